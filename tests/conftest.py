@@ -1,0 +1,129 @@
+"""Shared fixtures: settings pointing at temporary folders and a tiny model built once."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from triage.settings import PROJECT_ROOT, load_settings
+from triage.training import build_model
+
+DATA = PROJECT_ROOT / "data"
+PER_LABEL = 24
+
+
+@pytest.fixture(scope="session")
+def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small labelled CSV cut from the project's own data (the first rows of each file)."""
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = defaultdict(int)
+    for path in sorted((DATA / "messages").glob("*.csv")):
+        with open(path, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if seen[row["category"]] < PER_LABEL:
+                    seen[row["category"]] += 1
+                    rows.append(row)
+    assert len(seen) >= 3, "the project's data/messages folder should hold labelled files"
+    out = tmp_path_factory.mktemp("data") / "tiny.csv"
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(
+            fh, fieldnames=["id", "title", "text", "category", "department", "kind"]
+        )
+        writer.writeheader()
+        writer.writerows({k: r.get(k, "") for k in writer.fieldnames} for r in rows)
+    return out
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_csv: Path):
+    from triage.data import read_labelled
+
+    return read_labelled([tiny_csv])
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_data):
+    return build_model(load_settings(), cv=3).fit(tiny_data.items, tiny_data.labels)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model.save(tmp_path_factory.mktemp("model") / "tiny")
+
+
+# -- service fixtures: every storage/API test runs on SQLite and on PostgreSQL ----------
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    import secrets
+
+    import sqlalchemy as sa
+
+    schema = f"t_{secrets.token_hex(6)}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture()
+def app_config(database_url: str, tiny_model_dir: Path, tmp_path: Path) -> dict:
+    return {
+        "database_url": database_url,
+        "model": str(tiny_model_dir),
+        "instance_dir": str(tmp_path / "instance"),
+        "secret_key": "test-secret",
+    }
+
+
+@pytest.fixture()
+def app(app_config: dict):
+    from triage.web import create_app
+
+    application = create_app(app_config)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["triage.db"].dispose()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def make_key(app):
+    """Create a key in the app's database: make_key('reviewer') -> headers dict."""
+    from triage.keys import create_key
+
+    def make(role: str, department: str | None = None, name: str = "test") -> dict[str, str]:
+        with app.app_context():
+            session = app.extensions["triage.db"].session()
+            try:
+                _, secret = create_key(session, role, name, department)
+            finally:
+                session.close()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make

@@ -1,0 +1,140 @@
+"""Every setting, declared once: name, default, help. Read from ``TRIAGE_<NAME>`` variables.
+
+The README's settings table is checked against this list by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+
+__all__ = ["PROJECT_ROOT", "SETTINGS", "Setting", "load_settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return f"TRIAGE_{self.name.upper()}"
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a yes/no value: {text!r}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir",
+        str(PROJECT_ROOT / "data"),
+        "Folder with the taxonomy, training messages, tips and dictionaries.",
+    ),
+    Setting(
+        "models_dir",
+        str(PROJECT_ROOT / "models"),
+        "Folder holding one sub-folder per trained model version.",
+    ),
+    Setting(
+        "model", "", "A model folder to use instead of the active one (for tests and pinning)."
+    ),
+    Setting(
+        "target_precision", 0.95, "Precision the auto-routed share of each head must reach.", float
+    ),
+    Setting(
+        "coverage", 0.90, "Probability that a head's candidate set holds the right label.", float
+    ),
+    Setting(
+        "fallback_department",
+        "general_office",
+        "Department used when the department head is unsure.",
+    ),
+    Setting(
+        "instance_dir",
+        str(PROJECT_ROOT / "instance"),
+        "Folder for the SQLite database, secret key and runtime files.",
+    ),
+    Setting(
+        "database_url",
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite in the instance folder. PostgreSQL: postgresql+psycopg://user@host/db.",
+    ),
+    Setting(
+        "open_intake",
+        False,
+        "Let anyone call POST /v1/triage, /v1/triage/batch and /v1/tickets without a key (demos).",
+        _bool,
+    ),
+    Setting("max_body_bytes", 1_048_576, "Largest request body accepted; larger gets 413.", int),
+    Setting("batch_limit", 500, "Most items in one POST /v1/triage/batch.", int),
+    Setting(
+        "lookup_rate_limit",
+        "30 per minute",
+        "Public query-code lookups allowed per client address.",
+    ),
+    Setting(
+        "ratelimit_storage",
+        "memory://",
+        "Where rate-limit counters live; redis://127.0.0.1:6379 shares them between workers.",
+    ),
+    Setting(
+        "secret_key",
+        "",
+        "Signs session cookies; empty means a random key kept in the instance folder.",
+    ),
+    Setting("timezone", "Asia/Shanghai", "Local time zone for working days and due dates."),
+    Setting(
+        "default_time_limit",
+        10,
+        "Processing time limit in working days for a category without its own.",
+        int,
+    ),
+    Setting("time_limits", "", "Per-category limits overriding the taxonomy, e.g. tax=5,other=15."),
+    Setting("page_size", 50, "Tickets per page in staff listings.", int),
+    Setting(
+        "trust_proxy",
+        False,
+        "Take the client address from X-Forwarded-For (only behind a proxy you run).",
+        _bool,
+    ),
+    Setting("log_level", "INFO", "Logging level of the service."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Defaults, then ``TRIAGE_*`` variables, then ``overrides`` (e.g. a test config)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw = env.get(s.env)
+        if raw is None:
+            values[s.name] = s.default
+            continue
+        try:
+            values[s.name] = s.parse(raw)
+        except ValueError as exc:
+            raise BadInput(f"{s.env}={raw!r} is not valid: {exc}.") from exc
+    for key, value in (overrides or {}).items():
+        if key.lower() not in _BY_NAME:
+            raise BadInput(f"Unknown setting {key!r}.")
+        values[key.lower()] = value
+    return values

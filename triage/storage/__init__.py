@@ -1,0 +1,7 @@
+"""Storage: the one module that talks to the database (SQLite by default, PostgreSQL when
+TRIAGE_DATABASE_URL says so). Callers get plain functions; SQL is built by SQLAlchemy."""
+
+from .db import Database, upgrade
+from .schema import ApiKey, Base, Ticket, TicketEvent
+
+__all__ = ["ApiKey", "Base", "Database", "Ticket", "TicketEvent", "upgrade"]

@@ -1,0 +1,229 @@
+"""Tickets: intake, status changes and the views of a ticket that each audience may see."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .codes import new_code
+from .storage.schema import Ticket, TicketEvent
+from .text import mask, normalize
+from .workdays import add_working_days
+
+__all__ = [
+    "TRANSITIONS",
+    "IllegalTransition",
+    "add_event",
+    "create_ticket",
+    "full_view",
+    "get_by_code",
+    "list_tickets",
+    "public_view",
+    "summary_view",
+]
+
+# status -> event types allowed from it (the event type names the new status)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"dispatched", "closed"}),
+    "dispatched": frozenset({"accepted", "closed"}),
+    "accepted": frozenset({"replied", "closed"}),
+    "replied": frozenset({"replied", "closed"}),
+    "closed": frozenset(),
+}
+CODE_ATTEMPTS = 5
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def time_limit(settings: dict[str, Any], taxonomy_limits: dict[str, int], category: str) -> int:
+    overrides = {}
+    for part in filter(None, (p.strip() for p in settings.get("time_limits", "").split(","))):
+        name, _, days = part.partition("=")
+        overrides[name.strip()] = int(days)
+    return overrides.get(category, taxonomy_limits.get(category, settings["default_time_limit"]))
+
+
+def create_ticket(
+    session: Session,
+    *,
+    text: str,
+    title: str | None,
+    channel: str,
+    contact: dict[str, str | None],
+    prediction: dict[str, Any],
+    days: int,
+    tz: str,
+    now: datetime | None = None,
+) -> Ticket:
+    """Store a ticket and its first event, committed before returning (a code collision
+    retries with a new code)."""
+    now = now or datetime.now(UTC)
+    routing = {h: prediction[h]["label"] for h in ("category", "department", "kind")}
+    for _ in range(CODE_ATTEMPTS):
+        ticket = Ticket(
+            code=new_code(),
+            created_at=now,
+            updated_at=now,
+            channel=channel,
+            title=title,
+            text=text,
+            text_masked=mask(normalize(f"{title}。{text}" if title else text)),
+            contact_name=contact.get("name"),
+            contact_phone=contact.get("phone"),
+            contact_email=contact.get("email"),
+            status="received",
+            prediction=prediction,
+            model_version=prediction.get("model_version"),
+            needs_review=bool(prediction["needs_review"]),
+            confidence=float(prediction["category"]["confidence"]),
+            due_at=add_working_days(now, days, tz),
+            **routing,
+        )
+        ticket.events.append(
+            TicketEvent(type="received", at=now, actor="intake", department=routing["department"])
+        )
+        session.add(ticket)
+        try:
+            session.commit()
+            return ticket
+        except IntegrityError:
+            session.rollback()  # the code was taken: try another
+    raise RuntimeError("could not find a free query code")
+
+
+def get_by_code(session: Session, code: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.code == code))
+
+
+def add_event(
+    session: Session,
+    ticket: Ticket,
+    type_: str,
+    actor: str,
+    note: str | None = None,
+    public_reply: str | None = None,
+    now: datetime | None = None,
+) -> TicketEvent:
+    if type_ not in TRANSITIONS.get(ticket.status, frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(ticket.status, ()))) or "nothing (it is closed)"
+        raise IllegalTransition(
+            f"A {ticket.status} ticket cannot become {type_}; allowed: {allowed}."
+        )
+    now = now or datetime.now(UTC)
+    event = TicketEvent(
+        type=type_,
+        at=now,
+        actor=actor,
+        department=ticket.department,
+        note=note,
+        public_reply=public_reply,
+    )
+    ticket.events.append(event)
+    ticket.status = type_
+    ticket.updated_at = now
+    if type_ == "closed":
+        ticket.closed_at = now
+    session.commit()
+    return event
+
+
+def list_tickets(
+    session: Session, filters: dict[str, Any], page: int, per_page: int, now: datetime | None = None
+) -> tuple[list[Ticket], int]:
+    now = now or datetime.now(UTC)
+    query = select(Ticket)
+    for column in ("status", "department", "category"):
+        if filters.get(column):
+            query = query.where(getattr(Ticket, column) == filters[column])
+    if filters.get("since"):
+        query = query.where(Ticket.created_at >= filters["since"])
+    if filters.get("needs_review") is not None:
+        query = query.where(Ticket.needs_review == filters["needs_review"])
+    if filters.get("overdue") is True:
+        query = query.where(Ticket.status != "closed", Ticket.due_at < now)
+    elif filters.get("overdue") is False:
+        query = query.where((Ticket.status == "closed") | (Ticket.due_at >= now))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Ticket.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    )
+    return list(rows), total
+
+
+def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:
+    return ticket.status != "closed" and ticket.due_at < (now or datetime.now(UTC))
+
+
+def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
+    """What the submitter sees: status and public replies, nothing they (or anyone) wrote."""
+    return {
+        "code": ticket.code,
+        "status": ticket.status,
+        "submitted_at": ticket.created_at.isoformat(),
+        "due_at": ticket.due_at.isoformat(),
+        "department": {"id": ticket.department, "name": department_name},
+        "history": [
+            {"status": e.type, "at": e.at.isoformat(), "public_reply": e.public_reply}
+            for e in ticket.events
+            if e.type in TRANSITIONS or e.type == "received"
+        ],
+    }
+
+
+def summary_view(ticket: Ticket) -> dict[str, Any]:
+    """A row of a staff listing: routing and state, text masked."""
+    return {
+        "code": ticket.code,
+        "created_at": ticket.created_at.isoformat(),
+        "channel": ticket.channel,
+        "status": ticket.status,
+        "category": ticket.category,
+        "department": ticket.department,
+        "kind": ticket.kind,
+        "needs_review": ticket.needs_review,
+        "confidence": ticket.confidence,
+        "due_at": ticket.due_at.isoformat(),
+        "overdue": is_overdue(ticket),
+        "excerpt": ticket.text_masked[:120],
+    }
+
+
+def full_view(ticket: Ticket) -> dict[str, Any]:
+    """Everything, for staff roles allowed to see personal data."""
+    return {
+        **summary_view(ticket),
+        "title": ticket.title,
+        "text": ticket.text,
+        "text_masked": ticket.text_masked,
+        "contact": {
+            "name": ticket.contact_name,
+            "phone": ticket.contact_phone,
+            "email": ticket.contact_email,
+        },
+        "prediction": ticket.prediction,
+        "model_version": ticket.model_version,
+        "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "events": [
+            {
+                "type": e.type,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "department": e.department,
+                "note": e.note,
+                "public_reply": e.public_reply,
+            }
+            for e in ticket.events
+        ],
+    }
+
+
+def today_local(tz: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(tz)).date()

@@ -1,0 +1,102 @@
+"""The HTTP service: ``create_app(config=None)`` builds a Flask (flask-openapi3) app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import request
+from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ..settings import load_settings
+from ..storage import Database
+from ..storage.db import database_url, upgrade
+from . import access, limits, metrics, problems
+from .engine import ModelHolder
+from .state import close_session
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _secret_key(conf: dict[str, Any]) -> str:
+    if conf["secret_key"]:
+        return conf["secret_key"]
+    path = Path(conf["instance_dir"]) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _require_json_object() -> None:
+    """Invalid JSON or a non-object body is a 400 naming the problem, before validation."""
+    if request.method not in JSON_BODY_METHODS or not request.url_rule:
+        return
+    if not request.path.startswith("/v1/"):
+        return
+    if not request.is_json:
+        raise problems.ApiError(415, "Send the body as JSON (Content-Type: application/json).")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise problems.ApiError(400, "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise problems.ApiError(400, "The body must be a JSON object.")
+
+
+def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
+    """Build the app. ``config`` overrides settings (tests); the rest come from TRIAGE_*."""
+    conf = load_settings(config)
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Complaint triage service", version="1"),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        validation_error_status=400,
+        validation_error_callback=problems.validation_problem,
+        doc_prefix="/docs",
+    )
+    app.config.update(
+        TRIAGE=conf,
+        MAX_CONTENT_LENGTH=conf["max_body_bytes"],
+        SECRET_KEY=_secret_key(conf),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if conf["trust_proxy"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+
+    url = database_url(conf)
+    upgrade(url)  # a no-op at head; `triage serve` runs it once before forking workers
+    app.extensions["triage.db"] = Database(url)
+    holder = ModelHolder(conf)
+    holder.load_initial()
+    app.extensions["triage.models"] = holder
+    from ..tips import TipBook
+
+    app.extensions["triage.tips"] = TipBook.load(Path(conf["data_dir"]) / "tips")
+
+    problems.install(app)
+    metrics.install(app)
+    access.install(app)
+    app.before_request(_require_json_object)
+    limits.install(app, conf["ratelimit_storage"])
+    app.teardown_appcontext(close_session)
+
+    from .routes_system import bp as system_bp
+    from .routes_tickets import bp as tickets_bp
+    from .routes_triage import bp as triage_bp
+
+    app.register_api(triage_bp)
+    app.register_api(tickets_bp)
+    app.register_api(system_bp)
+    # The spec at the conventional address; the docs page is /docs/.
+    app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
+    return app

@@ -1,0 +1,91 @@
+"""Who may call what. Every view declares its access; a view that declares nothing is
+admin-only, so forgetting the declaration fails closed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from ..keys import find_key
+from .problems import ApiError
+from .state import db_session
+
+__all__ = ["PUBLIC_ENDPOINTS", "access", "install", "public"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Framework routes with nothing behind them but static files and the API description.
+PUBLIC_ENDPOINTS = {"static", "openapi_json"}
+PUBLIC_PREFIXES = ("openapi.", "swagger.")
+
+
+@dataclass(frozen=True)
+class Access:
+    roles: frozenset[str]
+    open_setting: str | None = None  # a yes/no setting that opens the view to everyone
+
+
+def access(*roles: str, open_setting: str | None = None) -> Callable[[F], F]:
+    """Allow these roles (admin is always allowed)."""
+
+    def mark(func: F) -> F:
+        func._access = Access(frozenset(roles) | {"admin"}, open_setting)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def public(func: F) -> F:
+    func._access = None  # type: ignore[attr-defined]
+    return func
+
+
+def presented_key() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("X-API-Key") or None
+
+
+def check_request() -> None:
+    g.key = None
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
+        return
+    view = current_app.view_functions.get(endpoint)
+    rule = getattr(view, "_access", Access(frozenset({"admin"})))
+    secret = presented_key()
+    if secret:
+        key = find_key(db_session(), secret)
+        if key is None:
+            raise ApiError(
+                401,
+                "The API key is not valid (unknown or revoked).",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        g.key = key
+    if rule is None:
+        return
+    if rule.open_setting and current_app.config["TRIAGE"][rule.open_setting]:
+        return
+    if g.key is None:
+        raise ApiError(
+            401,
+            "This endpoint needs an API key (Authorization: Bearer <key>).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if g.key.role not in rule.roles:
+        allowed = ", ".join(sorted(rule.roles))
+        raise ApiError(403, f"A {g.key.role} key cannot do this; it needs one of: {allowed}.")
+
+
+def install(app: Flask) -> None:
+    app.before_request(check_request)
+
+
+def actor() -> str:
+    """Who is acting, for the record: the key's name and prefix, never the secret."""
+    key = g.get("key")
+    return f"{key.name} ({key.prefix})" if key is not None else "anonymous"

@@ -1,0 +1,59 @@
+"""Prometheus metrics. Under gunicorn, `triage serve` sets PROMETHEUS_MULTIPROC_DIR so the
+figures of every worker are added up at /metrics."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+__all__ = ["install", "metrics_response", "record_prediction"]
+
+REQUESTS = Counter("triage_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "triage_http_request_seconds",
+    "Request latency",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+PREDICTIONS = Counter("triage_predictions_total", "Predictions made", ["category", "needs_review"])
+TICKETS = Counter("triage_tickets_created_total", "Tickets created", ["channel"])
+
+
+def record_prediction(prediction: dict) -> None:
+    PREDICTIONS.labels(
+        prediction["category"]["label"], str(prediction["needs_review"]).lower()
+    ).inc()
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        endpoint = request.endpoint or "unknown"
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        if "started" in g:
+            LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+        return response
+
+
+def metrics_response() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(data, mimetype=CONTENT_TYPE_LATEST)

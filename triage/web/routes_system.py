@@ -1,0 +1,51 @@
+"""Health, readiness, metrics and the active model's card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_openapi3 import APIBlueprint, Tag
+
+from ..persist import read_card
+from .access import access, public
+from .metrics import metrics_response
+from .problems import problem
+from .state import database, models
+
+bp = APIBlueprint("system", __name__, abp_tags=[Tag(name="system")])
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@public
+def readyz() -> Any:
+    """Ready to serve: a model is loaded and the database answers."""
+    holder = models()
+    checks = {"model": holder.current is not None, "database": database().ping()}
+    if all(checks.values()):
+        return {"status": "ready", "model_version": holder.version, "checks": checks}
+    failing = ", ".join(k for k, ok in checks.items() if not ok)
+    return problem(503, f"Not ready: {failing} unavailable.", headers={"Retry-After": "5"})
+
+
+@bp.get("/metrics")
+@public
+def metrics() -> Response:
+    """Prometheus metrics (counts and latencies; nothing personal)."""
+    return metrics_response()
+
+
+@bp.get("/v1/model", security=[{"bearer": []}])
+@access("intake", "reviewer", "department")
+def model_card() -> dict[str, Any]:
+    """The active model's card: version, labels, thresholds, cross-validated metrics."""
+    holder = models()
+    card = read_card(holder.folder) if holder.folder else {}
+    return card

@@ -1,0 +1,142 @@
+"""Tickets: intake with a query code, the public lookup, and staff views and events."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import url_for
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import tickets as svc
+from ..codes import InvalidCode, normalize_code
+from ..storage.schema import Ticket
+from .access import access, actor, public
+from .limits import lookup_limit
+from .problems import ApiError
+from .schemas import CodePath, EventIn, Problem, PublicTicket, TicketCreated, TicketIn, TicketQuery
+from .state import db_session, models, settings, tipbook
+from .taxonomy import department_name, time_limits
+
+log = logging.getLogger(__name__)
+bp = APIBlueprint(
+    "tickets",
+    __name__,
+    url_prefix="/v1",
+    abp_tags=[Tag(name="tickets")],
+    abp_responses={400: Problem, 401: Problem, 403: Problem, 404: Problem},
+)
+STAFF = ("reviewer", "department")
+
+
+@bp.post("/tickets", responses={201: TicketCreated}, security=[{"bearer": []}])
+@access("intake", open_setting="open_intake")
+def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
+    """Submit a message: it is routed, stored, and given a query code to follow it by."""
+    conf = settings()
+    prediction = models().get().route({"text": body.text, "title": body.title})
+    category = prediction["category"]["label"]
+    contact = body.contact.model_dump() if body.contact else {}
+    ticket = svc.create_ticket(
+        db_session(),
+        text=body.text,
+        title=body.title,
+        channel=body.channel,
+        contact=contact,
+        prediction=prediction,
+        days=svc.time_limit(conf, time_limits(), category),
+        tz=conf["timezone"],
+    )
+    log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
+    today = svc.today_local(conf["timezone"])
+    tips = [
+        tip.as_json(department_name(tip.department), score)
+        for tip, score in tipbook().best(category, body.text, today)
+    ]
+    return {
+        "code": ticket.code,
+        "status": ticket.status,
+        "routing": prediction,
+        "tips": tips,
+        "due_at": ticket.due_at.isoformat(),
+        "lookup_url": url_for("tickets.lookup_ticket", code=ticket.code, _external=False),
+    }, 201
+
+
+def _find(code: str) -> Ticket:
+    try:
+        canonical = normalize_code(code)
+    except InvalidCode as exc:
+        raise ApiError(
+            400,
+            f"That is not a valid query code: {exc}.",
+            errors=[{"field": "code", "message": str(exc)}],
+        ) from exc
+    ticket = svc.get_by_code(db_session(), canonical)
+    if ticket is None:
+        raise ApiError(404, "No submission has this query code.")
+    return ticket
+
+
+@bp.get("/tickets/<code>", responses={200: PublicTicket, 429: Problem})
+@public
+@lookup_limit
+def lookup_ticket(path: CodePath) -> dict[str, Any]:
+    """Follow a submission by its query code: status and public replies, nothing personal."""
+    ticket = _find(path.code)
+    return svc.public_view(ticket, department_name(ticket.department))
+
+
+def _visible(ticket: Ticket) -> Ticket:
+    from flask import g
+
+    key = g.key
+    if key.role == "department" and ticket.department != key.department:
+        raise ApiError(403, "This ticket belongs to another department.")
+    return ticket
+
+
+@bp.get("/tickets", security=[{"bearer": []}])
+@access(*STAFF)
+def list_tickets(query: TicketQuery) -> dict[str, Any]:
+    """Staff listing with filters, newest first, paged."""
+    from flask import g
+
+    filters = query.model_dump()
+    if g.key.role == "department":
+        if query.department and query.department != g.key.department:
+            raise ApiError(403, "A department key lists only its own department's tickets.")
+        filters["department"] = g.key.department
+    per_page = query.per_page or settings()["page_size"]
+    rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
+    return {
+        "items": [svc.summary_view(t) for t in rows],
+        "page": query.page,
+        "per_page": per_page,
+        "total": total,
+    }
+
+
+@bp.get("/tickets/<code>/full", security=[{"bearer": []}])
+@access(*STAFF)
+def full_ticket(path: CodePath) -> dict[str, Any]:
+    """Everything about a ticket, including the original text and contact."""
+    return svc.full_view(_visible(_find(path.code)))
+
+
+@bp.post("/tickets/<code>/events", security=[{"bearer": []}], responses={409: Problem})
+@access(*STAFF)
+def add_event(path: CodePath, body: EventIn) -> tuple[dict[str, Any], int]:
+    """Move a ticket on: dispatched, accepted, replied (with a public reply) or closed."""
+    ticket = _visible(_find(path.code))
+    if body.type == "replied" and not (body.public_reply or "").strip():
+        raise ApiError(
+            400,
+            "A reply needs public_reply: the text the submitter will see.",
+            errors=[{"field": "public_reply", "message": "required for replied"}],
+        )
+    try:
+        svc.add_event(db_session(), ticket, body.type, actor(), body.note, body.public_reply)
+    except svc.IllegalTransition as exc:
+        raise ApiError(409, str(exc)) from exc
+    return svc.full_view(ticket), 201

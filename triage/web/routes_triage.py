@@ -1,0 +1,43 @@
+"""POST /v1/triage and /v1/triage/batch: predictions only, nothing stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from .access import access
+from .problems import ApiError
+from .schemas import BatchIn, BatchOut, PredictionOut, Problem, TriageIn
+from .state import models, settings
+
+bp = APIBlueprint(
+    "triage",
+    __name__,
+    url_prefix="/v1",
+    abp_tags=[Tag(name="triage")],
+    abp_security=[{"bearer": []}],
+    abp_responses={400: Problem, 401: Problem, 403: Problem, 413: Problem},
+)
+
+
+@bp.post("/triage", responses={200: PredictionOut})
+@access("intake", open_setting="open_intake")
+def triage_one(body: TriageIn) -> dict[str, Any]:
+    """Route one message: category, department and kind with confidence and reasons."""
+    return models().get().route({"text": body.text, "title": body.title})
+
+
+@bp.post("/triage/batch", responses={200: BatchOut})
+@access("intake", open_setting="open_intake")
+def triage_batch(body: BatchIn) -> dict[str, Any]:
+    """Route up to TRIAGE_BATCH_LIMIT messages in one call, answered in request order."""
+    limit = settings()["batch_limit"]
+    if len(body.items) > limit:
+        raise ApiError(
+            400,
+            f"A batch holds at most {limit} items; this one has {len(body.items)}.",
+            errors=[{"field": "items", "message": f"at most {limit} items"}],
+        )
+    results = models().get().route_many([{"text": i.text, "title": i.title} for i in body.items])
+    return {"items": [{"id": i.id, **r} for i, r in zip(body.items, results, strict=True)]}

@@ -1,0 +1,44 @@
+"""Per-app objects (database, model holder, tips) and the per-request session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from ..storage import Database
+    from ..tips import TipBook
+    from .engine import ModelHolder
+
+__all__ = ["database", "db_session", "models", "settings", "tipbook"]
+
+
+def settings() -> dict[str, Any]:
+    return current_app.config["TRIAGE"]
+
+
+def database() -> Database:
+    return current_app.extensions["triage.db"]
+
+
+def models() -> ModelHolder:
+    return current_app.extensions["triage.models"]
+
+
+def tipbook() -> TipBook:
+    return current_app.extensions["triage.tips"]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = database().session()
+    return g.db
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
