@@ -113,6 +113,12 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting("log_level", "INFO", "Logging level of the service."),
+    Setting(
+        "review_random_share",
+        0.05,
+        "Share of confident tickets also sent to review as quality control.",
+        float,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

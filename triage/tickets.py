@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "closed": frozenset(),
 }
 CODE_ATTEMPTS = 5
+HEADS = ("category", "department", "kind")
 
 
 class IllegalTransition(ValueError):
@@ -49,6 +51,28 @@ def time_limit(settings: dict[str, Any], taxonomy_limits: dict[str, int], catego
     return overrides.get(category, taxonomy_limits.get(category, settings["default_time_limit"]))
 
 
+def review_fields(prediction: dict[str, Any], qc_share: float) -> dict[str, Any]:
+    """Why (if at all) a new ticket goes to the review queue, and how uncertain it is."""
+    heads = [h for h in HEADS if h in prediction]
+    uncertain = [h for h in heads if prediction[h].get("needs_review")]
+
+    def margin(h: str) -> float:
+        alts = prediction[h].get("alternatives") or [{"confidence": 0.0}]
+        return float(prediction[h]["confidence"]) - float(alts[0]["confidence"])
+
+    watched = uncertain or heads
+    reason = None
+    if prediction.get("needs_review"):
+        reason = "uncertain"
+    elif secrets.randbelow(10_000) < qc_share * 10_000:
+        reason = "quality_check"  # a random confident one, to measure live accuracy
+    return {
+        "review_reason": reason,
+        "uncertain_heads": ",".join(uncertain),
+        "margin": round(min(margin(h) for h in watched), 4) if watched else 1.0,
+    }
+
+
 def create_ticket(
     session: Session,
     *,
@@ -59,12 +83,14 @@ def create_ticket(
     prediction: dict[str, Any],
     days: int,
     tz: str,
+    qc_share: float = 0.0,
     now: datetime | None = None,
 ) -> Ticket:
     """Store a ticket and its first event, committed before returning (a code collision
     retries with a new code)."""
     now = now or datetime.now(UTC)
-    routing = {h: prediction[h]["label"] for h in ("category", "department", "kind")}
+    routing = {h: prediction[h]["label"] for h in HEADS}
+    review = review_fields(prediction, qc_share)
     for _ in range(CODE_ATTEMPTS):
         ticket = Ticket(
             code=new_code(),
@@ -84,6 +110,7 @@ def create_ticket(
             confidence=float(prediction["category"]["confidence"]),
             due_at=add_working_days(now, days, tz),
             **routing,
+            **review,
         )
         ticket.events.append(
             TicketEvent(type="received", at=now, actor="intake", department=routing["department"])

@@ -2,6 +2,16 @@
 TRIAGE_DATABASE_URL says so). Callers get plain functions; SQL is built by SQLAlchemy."""
 
 from .db import Database, upgrade
-from .schema import ApiKey, Base, Ticket, TicketEvent
+from .schema import ApiKey, Base, Correction, ModelEvent, Return, Ticket, TicketEvent
 
-__all__ = ["ApiKey", "Base", "Database", "Ticket", "TicketEvent", "upgrade"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Correction",
+    "Database",
+    "ModelEvent",
+    "Return",
+    "Ticket",
+    "TicketEvent",
+    "upgrade",
+]

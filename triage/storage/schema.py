@@ -63,9 +63,24 @@ class Ticket(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Review: why it is in the queue (uncertain, quality_check, returned, returned_twice),
+    # the smallest top-two margin of the uncertain heads, and when a person verified it.
+    review_reason: Mapped[str | None] = mapped_column(String(16), index=True)
+    uncertain_heads: Mapped[str] = mapped_column(String(64), default="")
+    margin: Mapped[float] = mapped_column(Float, default=1.0)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Repeat complaints: the earlier open ticket this one repeats, and its cluster.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    cluster_id: Mapped[int | None] = mapped_column(index=True)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    corrections: Mapped[list[Correction]] = relationship(
+        back_populates="ticket", order_by="Correction.id", cascade="all, delete-orphan"
+    )
+    returns: Mapped[list[Return]] = relationship(
+        back_populates="ticket", order_by="Return.id", cascade="all, delete-orphan"
     )
 
 
@@ -97,3 +112,58 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Correction(Base):
+    """A reviewer's verdict on a ticket's labels, appended, never overwritten. The label
+    columns hold the full verified triple; ``changed`` names the heads the reviewer changed
+    (empty: a confirmation)."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    predicted: Mapped[dict[str, Any]] = mapped_column(JSON)  # {head: label} it corrects
+    category: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    changed: Mapped[str] = mapped_column(String(64), default="")
+    new_label: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="corrections")
+
+
+class Return(Base):
+    """A department sending a ticket back as not theirs (退单): evidence for learning."""
+
+    __tablename__ = "returns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    department: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    suggested_department: Mapped[str | None] = mapped_column(String(64))
+    routed_to: Mapped[str] = mapped_column(String(64))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="returns")
+
+
+class ModelEvent(Base):
+    """The model registry's history; the newest row names the active version, so every
+    process sharing the database follows it."""
+
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # initial, promote, rollback
+    actor: Mapped[str] = mapped_column(String(100))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -46,6 +46,7 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         prediction=prediction,
         days=svc.time_limit(conf, time_limits(), category),
         tz=conf["timezone"],
+        qc_share=conf["review_random_share"],
     )
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
     today = svc.today_local(conf["timezone"])

@@ -1,0 +1,138 @@
+"""The public benchmarks' development protocol, the project beside the ten-line baseline.
+
+TipDM: stratified 5-fold CV of train.csv (category). Haikou: trained Dec 2017 - Mar 2018,
+tested on April 2018 (department), which also measures drift. Both read in place from
+../shared/benchmarks/; the Haikou split is written to a temporary folder only.
+
+    .venv/bin/python training/public_benchmarks.py [--sets tipdm,haikou] [--skip-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from triage.cli import main as triage
+
+BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
+TIPDM = BENCH / "tipdm2020c" / "train.csv"
+HAIKOU = BENCH / "haikou12345" / "train.csv"
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def haikou_split(folder: Path) -> tuple[Path, Path]:
+    rows = rows_of(HAIKOU)
+    out = []
+    for name, keep in (
+        ("train", lambda r: r["month"] < "201804"),
+        ("test", lambda r: r["month"] == "201804"),
+    ):
+        path = folder / f"haikou_{name}.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(r for r in rows if keep(r))
+        out.append(path)
+    return out[0], out[1]
+
+
+def project(argv: list[str]) -> dict[str, float]:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = triage(["benchmark", *argv])
+    if code:
+        raise SystemExit(f"triage benchmark failed with exit code {code}")
+    return json.loads(buffer.getvalue().strip().splitlines()[-1])
+
+
+def baseline(train: list[dict], test: list[dict], target: str) -> dict[str, float]:
+    """The ten-line jieba TF-IDF (uni+bigram) + LinearSVC a user would otherwise write."""
+    import jieba
+
+    def doc(r: dict) -> str:
+        return " ".join(jieba.lcut((r.get("title") or "") + r["text"]))
+
+    t = time.perf_counter()
+    vec = TfidfVectorizer(token_pattern=r"(?u)\S+", ngram_range=(1, 2), sublinear_tf=True)
+    clf = LinearSVC().fit(vec.fit_transform([doc(r) for r in train]), [r[target] for r in train])
+    fit_s = time.perf_counter() - t
+    scores = clf.decision_function(vec.transform([doc(r) for r in test]))
+    y = np.array([r[target] for r in test])
+    pred = clf.classes_[scores.argmax(1)]
+    top3 = clf.classes_[np.argsort(-scores, 1)[:, :3]]
+    from sklearn.metrics import f1_score
+
+    return {
+        "accuracy": float((pred == y).mean()),
+        "macro_f1": float(f1_score(y, pred, average="macro", labels=np.union1d(y, pred))),
+        "top3": float(np.mean([y[i] in top3[i] for i in range(len(y))])),
+        "fit_s": fit_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="tipdm,haikou")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.sets.split(","):
+            if name == "tipdm":
+                ours = project(["--train", str(TIPDM), "--folds", "5", "--target", "label"])
+                results.append(("tipdm", "triage", ours))
+                if not args.skip_baseline:
+                    rows = rows_of(TIPDM)
+                    y = [r["label"] for r in rows]
+                    runs = [
+                        baseline([rows[i] for i in tr], [rows[i] for i in te], "label")
+                        for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(
+                            rows, y
+                        )
+                    ]
+                    results.append(
+                        (
+                            "tipdm",
+                            "baseline",
+                            {k: float(np.mean([r[k] for r in runs])) for k in runs[0]},
+                        )
+                    )
+            else:
+                train, test = haikou_split(Path(tmp))
+                ours = project(
+                    ["--train", str(train), "--test", str(test), "--target", "department"]
+                )
+                results.append(("haikou", "triage", ours))
+                if not args.skip_baseline:
+                    results.append(
+                        (
+                            "haikou",
+                            "baseline",
+                            baseline(rows_of(train), rows_of(test), "department"),
+                        )
+                    )
+    print("| set | model | accuracy | macro-F1 | top-3 | fit s |")
+    print("|---|---|---|---|---|---|")
+    for name, model, r in results:
+        figures = " | ".join(f"{r[k]:.4f}" for k in ("accuracy", "macro_f1", "top3"))
+        print(f"| {name} | {model} | {figures} | {r['fit_s']:.1f} |")
+    print(json.dumps([{"set": n, "model": m, **r} for n, m, r in results]))
+
+
+if __name__ == "__main__":
+    main()
