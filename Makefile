@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup serve predict test lint clean
+.PHONY: setup serve predict test lint clean browser
 
 setup: $(VENV)/.installed
 
@@ -21,7 +21,13 @@ serve: setup
 predict: setup
 	$(BIN)/triage predict "食品经营许可证现场核查约了两周还没人来，窗口电话也打不通"
 
-test: setup
+# The page tests drive Debian's Chromium (never a downloaded browser) and need CJK fonts to
+# render Chinese; install both when missing (CI runs as root).
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
+
+test: setup browser
 	$(BIN)/ruff check triage tests training benchmarks
 	$(BIN)/pytest
 

@@ -100,9 +100,7 @@ def main() -> int:
     t = time.perf_counter()
     for text in batch:
         tokenize(prepare(text))
-    figures["segmentation_only_100_chars_ms"] = round(
-        1000 * (time.perf_counter() - t) / len(batch), 3
-    )
+    figures["segmentation_only_100_chars_ms"] = round(1000 * (time.perf_counter() - t) / len(batch), 3)
     for key, value in figures.items():
         print(f"{key:<40} {value}")
     print(json.dumps(figures, ensure_ascii=False))

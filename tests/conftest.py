@@ -29,17 +29,23 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert len(seen) >= 3, "the project's data/messages folder should hold labelled files"
     out = tmp_path_factory.mktemp("data") / "tiny.csv"
     with open(out, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(
-            fh, fieldnames=["id", "title", "text", "category", "department", "kind"]
-        )
+        writer = csv.DictWriter(fh, fieldnames=["id", "title", "text", "category", "department", "kind"])
         writer.writeheader()
         writer.writerows({k: r.get(k, "") for k in writer.fieldnames} for r in rows)
     return out
 
 
-@pytest.fixture()
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the project's own models/ or instance/ (database, keys)."""
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TRIAGE_INSTANCE_DIR", str(tmp_path / "instance"))
+    for name in ("TRIAGE_DATABASE_URL", "TRIAGE_MODEL", "TRIAGE_OPEN_INTAKE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture()
+def settings() -> dict:
     return load_settings()
 
 

@@ -36,10 +36,7 @@ def test_model_card_for_staff(client, make_key):
 def test_metrics_count_requests(client, make_key):
     client.post("/v1/triage", json={"text": "排队太久"}, headers=make_key("intake"))
     text = client.get("/metrics").get_data(as_text=True)
-    assert (
-        'triage_http_requests_total{endpoint="triage.triage_one",method="POST",status="200"}'
-        in text
-    )
+    assert 'triage_http_requests_total{endpoint="triage.triage_one",method="POST",status="200"}' in text
 
 
 def test_openapi_is_generated_from_the_schemas(client):

@@ -2,10 +2,7 @@ import re
 
 import pytest
 
-TEXT = (
-    "我叫张三，在区行政服务中心排队两个小时，窗口只开两个，"
-    "电话13812345678，身份证11010519491231002X"
-)
+TEXT = "我叫张三，在区行政服务中心排队两个小时，窗口只开两个，电话13812345678，身份证11010519491231002X"
 
 
 @pytest.fixture()
@@ -20,9 +17,7 @@ def submit(client, headers, text=TEXT, **extra):
 
 
 def test_intake_returns_code_routing_tips_and_due_date(client, intake):
-    body = submit(
-        client, intake, channel="window", contact={"name": "张三", "phone": "13812345678"}
-    )
+    body = submit(client, intake, channel="window", contact={"name": "张三", "phone": "13812345678"})
     assert re.fullmatch(r"\w{5}-\w{5}-\w{5}", body["code"])
     assert body["status"] == "received"
     assert body["routing"]["category"]["label"]
@@ -82,9 +77,7 @@ def test_status_moves_through_the_legal_transitions(client, intake, make_key):
     staff = make_key("reviewer")
 
     def event(type_, **extra):
-        return client.post(
-            f"/v1/tickets/{code}/events", json={"type": type_, **extra}, headers=staff
-        )
+        return client.post(f"/v1/tickets/{code}/events", json={"type": type_, **extra}, headers=staff)
 
     assert event("accepted").status_code == 409  # not dispatched yet
     assert event("dispatched", note="转窗口科").status_code == 201
@@ -108,8 +101,7 @@ def test_status_moves_through_the_legal_transitions(client, intake, make_key):
 
 def test_staff_listing_filters_and_pages(client, intake, make_key):
     codes = [
-        submit(client, intake, text=t)["code"]
-        for t in ("排队太久了", "公司注销要登报吗", "社保断缴怎么补")
+        submit(client, intake, text=t)["code"] for t in ("排队太久了", "公司注销要登报吗", "社保断缴怎么补")
     ]
     staff = make_key("reviewer")
     r = client.get("/v1/tickets?per_page=2", headers=staff)
@@ -150,9 +142,7 @@ def test_department_keys_see_only_their_own_tickets(client, intake, make_key):
     assert client.get(f"/v1/tickets/{code}/full", headers=mine).status_code == 200
     assert client.get(f"/v1/tickets/{code}/full", headers=theirs).status_code == 403
     assert (
-        client.post(
-            f"/v1/tickets/{code}/events", json={"type": "dispatched"}, headers=theirs
-        ).status_code
+        client.post(f"/v1/tickets/{code}/events", json={"type": "dispatched"}, headers=theirs).status_code
         == 403
     )
     assert client.get("/v1/tickets", headers=theirs).get_json()["total"] == 0

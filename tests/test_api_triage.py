@@ -25,10 +25,7 @@ def test_triage_stores_nothing(app, client, make_key):
 
 
 def test_batch_answers_in_order_with_ids(client, make_key):
-    items = [
-        {"id": str(i), "text": t}
-        for i, t in enumerate(["排队太久", "公司注销流程", "社保断缴怎么补"])
-    ]
+    items = [{"id": str(i), "text": t} for i, t in enumerate(["排队太久", "公司注销流程", "社保断缴怎么补"])]
     r = client.post("/v1/triage/batch", json={"items": items}, headers=make_key("intake"))
     assert r.status_code == 200
     assert [x["id"] for x in r.get_json()["items"]] == ["0", "1", "2"]
@@ -37,9 +34,7 @@ def test_batch_answers_in_order_with_ids(client, make_key):
 def test_batch_accepts_500_and_refuses_more(client, make_key):
     key = make_key("intake")
     items = [{"id": str(i), "text": f"营业执照办理第{i}问"} for i in range(501)]
-    assert (
-        client.post("/v1/triage/batch", json={"items": items[:500]}, headers=key).status_code == 200
-    )
+    assert client.post("/v1/triage/batch", json={"items": items[:500]}, headers=key).status_code == 200
     r = client.post("/v1/triage/batch", json={"items": items}, headers=key)
     assert r.status_code == 400
     assert r.get_json()["errors"][0]["field"] == "items"

@@ -23,17 +23,13 @@ def test_predict_texts_and_jsonl_in_order(tiny_model_dir, tmp_path, capsys):
         + "\n",
         encoding="utf-8",
     )
-    code = main(
-        ["predict", "--model", str(tiny_model_dir), "--input", str(lines), "营业执照怎么办"]
-    )
+    code = main(["predict", "--model", str(tiny_model_dir), "--input", str(lines), "营业执照怎么办"])
     assert code == 0
     results = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert len(results) == 3
     for r in results:
         assert {"category", "department", "kind", "needs_review", "model_version"} <= set(r)
-        assert {"label", "name", "confidence", "alternatives", "candidates", "reasons"} <= set(
-            r["kind"]
-        )
+        assert {"label", "name", "confidence", "alternatives", "candidates", "reasons"} <= set(r["kind"])
 
 
 def test_predict_without_a_model_trains_the_default_first(tiny_csv, settings, monkeypatch, capsys):
@@ -129,3 +125,11 @@ def test_empty_line_text_in_jsonl_is_refused(tiny_model_dir, tmp_path, capsys):
     lines.write_text('{"text": "ok"}\n{"text": " "}\n', encoding="utf-8")
     assert main(["predict", "--model", str(tiny_model_dir), "--input", str(lines)]) == 2
     assert "Line 2" in capsys.readouterr().err
+
+
+def test_data_a_head_cannot_learn_from_is_one_sentence(tmp_path, capsys):
+    bad = tmp_path / "one_label.csv"
+    bad.write_text("text,category\n营业执照办理,a\n营业执照变更,a\n营业执照注销,a\n", encoding="utf-8")
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "needs at least two labels" in err and "Traceback" not in err

@@ -72,9 +72,7 @@ def test_fast_path_equals_sklearn_pipeline(tiny_model):
 def _rounded(result, places=3):
     """Confidences to 3 places: the two paths sum floats in a different order."""
     if isinstance(result, dict):
-        return {
-            k: (round(v, places) if k == "confidence" else _rounded(v)) for k, v in result.items()
-        }
+        return {k: (round(v, places) if k == "confidence" else _rounded(v)) for k, v in result.items()}
     if isinstance(result, list):
         return [_rounded(x) for x in result]
     return result
@@ -140,3 +138,16 @@ def test_model_made_by_another_sklearn_is_refused(tiny_model_dir, tmp_path):
 def test_folder_without_card_is_refused(tmp_path):
     with pytest.raises(ModelRefused, match="not a model folder"):
         TriageModel.load(tmp_path)
+
+
+def test_verified_answers_return_the_reviewers_labels(tiny_data):
+    model = TriageModel(cv=2).fit(tiny_data.items, tiny_data.labels)
+    text = "这段话由审核员核实过"
+    model.remember(
+        [{"text": text}], {"category": ["other"], "department": ["general_office"], "kind": ["complaint"]}
+    )
+    result = model.route(text)
+    assert result["category"]["label"] == "other" and result["category"]["verified"] is True
+    assert result["category"]["confidence"] == 1.0 and not result["needs_review"]
+    assert model.route_many([text])[0]["category"]["label"] == "other"
+    assert "verified" not in model.route("营业执照怎么办")["category"]

@@ -41,7 +41,7 @@ def server(tiny_model_dir, tmp_path):
             with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
                 if r.status == 200:
                     break
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # not listening yet, or a worker still booting
             time.sleep(0.3)
     else:
         proc.kill()

@@ -66,9 +66,7 @@ def run(args: argparse.Namespace) -> int:
         y = np.array([data.labels[args.target][i] for i in labelled])
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The least populated class")
-            splits = list(
-                StratifiedKFold(args.folds, shuffle=True, random_state=0).split(labelled, y)
-            )
+            splits = list(StratifiedKFold(args.folds, shuffle=True, random_state=0).split(labelled, y))
         runs = []
         for k, (tr, te) in enumerate(splits, start=1):
             say(f"Fold {k}/{args.folds}: training on {len(tr)} rows.")
@@ -81,9 +79,7 @@ def run(args: argparse.Namespace) -> int:
             )
     n_test = sum(r["n"] for r in runs)
     summary = {
-        "accuracy": float(
-            np.average([r["accuracy"] for r in runs], weights=[r["n"] for r in runs])
-        ),
+        "accuracy": float(np.average([r["accuracy"] for r in runs], weights=[r["n"] for r in runs])),
         "macro_f1": float(np.mean([r["macro_f1"] for r in runs])),
         "top3": float(np.average([r["top3"] for r in runs], weights=[r["n"] for r in runs])),
         "n_train": int(np.mean([r["n_train"] for r in runs])),

@@ -95,9 +95,7 @@ def coverage_of(proba: np.ndarray, y: np.ndarray, q: float) -> tuple[float, floa
     return float(sets[np.arange(len(y)), y].mean()), float(sets.sum(axis=1).mean())
 
 
-def cross_conformal(
-    proba: np.ndarray, y: np.ndarray, coverage: float, seed: int = 0
-) -> tuple[float, float]:
+def cross_conformal(proba: np.ndarray, y: np.ndarray, coverage: float, seed: int = 0) -> tuple[float, float]:
     """Coverage and set size measured honestly: q fit on one half, measured on the other."""
     rng = np.random.default_rng(seed)
     half = rng.permutation(len(y)) < len(y) // 2

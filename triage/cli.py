@@ -44,6 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError  # imported here: starting the CLI stays cheap
+
+        if not isinstance(exc, OperationalError):
+            raise
+        # A missing, read-only or full database is the operator's to fix: one sentence.
+        print(f"triage: the database cannot be used: {exc.orig or exc}.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,17 +63,13 @@ def read_labelled(
         columns, rows = _open_rows(Path(path))
         body_col = text_cols[-1]
         if body_col not in columns:
-            raise BadInput(
-                f"The data file {path} has no {body_col!r} column (it has: {', '.join(columns)})."
-            )
+            raise BadInput(f"The data file {path} has no {body_col!r} column (it has: {', '.join(columns)}).")
         file_heads = wanted if wanted is not None else [h for h in DEFAULT_HEADS if h in columns]
         missing = [h for h in file_heads if h not in columns]
         if missing and require_heads:
             raise BadInput(f"The data file {path} has no {missing[0]!r} column.")
         if not file_heads and require_heads:
-            raise BadInput(
-                f"The data file {path} has no label column ({', '.join(DEFAULT_HEADS)})."
-            )
+            raise BadInput(f"The data file {path} has no label column ({', '.join(DEFAULT_HEADS)}).")
         if wanted is None:
             wanted = file_heads
         for number, row in enumerate(rows, start=2):

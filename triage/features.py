@@ -84,9 +84,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
         offset = 0
         self.offsets_: list[int] = []
         for block in self._blocks():
-            vec = TfidfVectorizer(
-                analyzer=_identity, min_df=self.min_df, sublinear_tf=True, dtype=np.float64
-            )
+            vec = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True, dtype=np.float64)
             vec.fit([doc[block] for doc in analyzed])
             vec.stop_words_ = None  # every pruned term; only bloats the artifact
             self.vectorizers_.append((block, vec))

@@ -22,9 +22,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(
-    session: Session, role: str, name: str, department: str | None = None
-) -> tuple[ApiKey, str]:
+def create_key(session: Session, role: str, name: str, department: str | None = None) -> tuple[ApiKey, str]:
     """Store a new key and return it with the secret (the only time it is visible)."""
     if role not in ROLES:
         raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
@@ -34,9 +32,7 @@ def create_key(
         raise BadInput("Only department keys belong to a department.")
     prefix = secrets.token_hex(4)
     secret = f"tk_{prefix}_{secrets.token_urlsafe(24)}"
-    row = ApiKey(
-        name=name, role=role, department=department, prefix=prefix, key_hash=hash_key(secret)
-    )
+    row = ApiKey(name=name, role=role, department=department, prefix=prefix, key_hash=hash_key(secret))
     session.add(row)
     session.commit()
     return row, secret

@@ -4,6 +4,7 @@ label columns the training data has), sharing one featurizer."""
 from __future__ import annotations
 
 import secrets
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ def as_document(item: Item) -> str:
     if isinstance(item, str):
         return prepare(item)
     return prepare(str(item.get("text") or ""), item.get("title"))
+
+
+def _readable(term: str) -> bool:
+    """A term worth showing a person: no punctuation, digits or placeholder fragments."""
+    return not any(unicodedata.category(ch)[0] in "PSZCN" for ch in term)
 
 
 class HeadModel:
@@ -144,10 +150,19 @@ class TriageModel(BaseEstimator):
         )
 
     def _classifier(self) -> LinearSVC:
-        return LinearSVC(C=self.C, max_iter=10000)
+        return LinearSVC(C=self.C, max_iter=10000, random_state=self.random_state)
 
-    def fit(self, X: Sequence[Item], y: Mapping[str, Sequence[str | None]]) -> TriageModel:
-        """Fit every head in ``y`` (head -> labels; empty labels leave a row out of a head)."""
+    def fit(
+        self,
+        X: Sequence[Item],
+        y: Mapping[str, Sequence[str | None]],
+        sample_weight: Sequence[float] | None = None,
+    ) -> TriageModel:
+        """Fit every head in ``y`` (head -> labels; empty labels leave a row out of a head).
+
+        ``sample_weight`` lets a verified correction count more than a base row. The
+        out-of-fold probabilities stay in ``oof_`` (head -> (rows, proba)) until saved.
+        """
         if not y:
             raise ValueError("no label columns to train")
         docs = [as_document(item) for item in X]
@@ -155,6 +170,8 @@ class TriageModel(BaseEstimator):
         analyzed = [featurizer.analyze(d) for d in docs]
         self.heads_: dict[str, HeadModel] = {}
         self.cv_: dict[str, dict[str, Any]] = {}
+        self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        weights = np.ones(len(docs)) if sample_weight is None else np.asarray(sample_weight, float)
         self.featurizer_ = featurizer.fit_analyzed(analyzed)
         X_all = self.featurizer_.transform_analyzed(analyzed)
         for head, labels in y.items():
@@ -166,13 +183,17 @@ class TriageModel(BaseEstimator):
             if len(classes) < 2:
                 raise ValueError(f"head {head!r} needs at least two labels, found {len(classes)}")
             yi = np.searchsorted(classes, yh)
-            scores = self._oof_scores([analyzed[i] for i in rows], yi, len(classes))
-            self.heads_[head] = self._calibrate_head(head, classes, yi, scores, X_all[rows], yh)
+            w = weights[rows]
+            scores = self._oof_scores([analyzed[i] for i in rows], yi, len(classes), w)
+            self.heads_[head] = self._calibrate_head(head, classes, yi, scores, X_all[rows], yh, w)
+            self.oof_[head] = (rows, cal.softmax(scores, self.heads_[head].temperature))
         self.n_train_ = len(docs)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         return self
 
-    def _oof_scores(self, analyzed: list[Any], y: np.ndarray, n_classes: int) -> np.ndarray:
+    def _oof_scores(
+        self, analyzed: list[Any], y: np.ndarray, n_classes: int, weights: np.ndarray
+    ) -> np.ndarray:
         scores = np.zeros((len(y), n_classes))
         smallest = np.bincount(y, minlength=n_classes).max()
         folds = max(2, min(self.cv, int(smallest)))
@@ -184,7 +205,7 @@ class TriageModel(BaseEstimator):
         for train, test in splits:
             fz = self._featurizer().fit_analyzed([analyzed[i] for i in train])
             clf = self._classifier().fit(
-                fz.transform_analyzed([analyzed[i] for i in train]), y[train]
+                fz.transform_analyzed([analyzed[i] for i in train]), y[train], weights[train]
             )
             fold_scores = clf.decision_function(fz.transform_analyzed([analyzed[i] for i in test]))
             if fold_scores.ndim == 1:
@@ -203,6 +224,7 @@ class TriageModel(BaseEstimator):
         oof_scores: np.ndarray,
         X: Any,
         y: np.ndarray,
+        weights: np.ndarray,
     ) -> HeadModel:
         temperature = cal.fit_temperature(oof_scores, yi)
         proba = cal.softmax(oof_scores, temperature)
@@ -223,7 +245,7 @@ class TriageModel(BaseEstimator):
             },
             "metrics": metrics,
         }
-        clf = self._classifier().fit(X, y)
+        clf = self._classifier().fit(X, y, weights)
         names = (self.names or {}).get(head, {})
         return HeadModel(head, clf, temperature, review, q, names)
 
@@ -249,27 +271,44 @@ class TriageModel(BaseEstimator):
         cols = [self.heads_[h].classes[p.argmax(axis=1)] for h, p in proba.items()]
         return np.column_stack(cols)
 
+    def remember(self, items: Sequence[Item], labels: Mapping[str, Sequence[str]]) -> TriageModel:
+        """Verified answers: a text a person labelled gets those labels back exactly (the
+        model itself also learns from it, for the texts like it)."""
+        self._check()
+        self.verified_ = {
+            as_document(item): {h: labels[h][i] for h in labels if h in self.heads_ and labels[h][i]}
+            for i, item in enumerate(items)
+        }
+        return self
+
     def route(self, item: Item) -> dict[str, Any]:
         """The full prediction object for one text (fast path, no sklearn per-call overhead)."""
         self._check()
-        idx, val = self.featurizer_.transform_one(as_document(item))
+        doc = as_document(item)
+        idx, val = self.featurizer_.transform_one(doc)
         scores = {h: m.scores_one(idx, val) for h, m in self.heads_.items()}
-        return self._explain(idx, val, scores)
+        return self._explain(idx, val, scores, getattr(self, "verified_", {}).get(doc))
 
     def route_many(self, items: Sequence[Item]) -> list[dict[str, Any]]:
         """Prediction objects for many texts at once (batch path; same results as route)."""
         self._check()
-        F = self.featurizer_.transform([as_document(x) for x in items])
+        docs = [as_document(x) for x in items]
+        F = self.featurizer_.transform(docs)
         scores = {h: m.scores(F) for h, m in self.heads_.items()}
+        verified = getattr(self, "verified_", {})
         out = []
         for r in range(F.shape[0]):
             lo, hi = F.indptr[r], F.indptr[r + 1]
             row_scores = {h: s[r] for h, s in scores.items()}
-            out.append(self._explain(F.indices[lo:hi], F.data[lo:hi], row_scores))
+            out.append(self._explain(F.indices[lo:hi], F.data[lo:hi], row_scores, verified.get(docs[r])))
         return out
 
     def _explain(
-        self, idx: np.ndarray, val: np.ndarray, scores: Mapping[str, np.ndarray]
+        self,
+        idx: np.ndarray,
+        val: np.ndarray,
+        scores: Mapping[str, np.ndarray],
+        verified: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         flagged = False
@@ -297,13 +336,31 @@ class TriageModel(BaseEstimator):
                 "needs_review": not confident,
             }
             fallback = (self.fallback or {}).get(head)
-            if not confident and fallback and fallback != label:
+            if verified and head in verified:
+                out.update(self._verified_entry(m, proba, verified[head]))
+                confident = True
+            elif not confident and fallback and fallback != label:
                 out.update(label=fallback, name=m.name_of(fallback), fallback=True, suggested=label)
             result[head] = out
             flagged |= (not confident) and head in self.review_heads
         result["needs_review"] = flagged
         result["model_version"] = getattr(self, "version_", None)
         return result
+
+    @staticmethod
+    def _verified_entry(m: HeadModel, proba: np.ndarray, label: str) -> dict[str, Any]:
+        """A reviewer verified this very text: their label, marked as such."""
+        order = [int(i) for i in np.argsort(-proba, kind="stable") if str(m.classes[i]) != label]
+        others = [
+            {
+                "label": str(m.classes[i]),
+                "name": m.name_of(str(m.classes[i])),
+                "confidence": round(float(proba[i]), 4),
+            }
+            for i in order[:3]
+        ]
+        mine = {"label": label, "name": m.name_of(label), "confidence": 1.0}
+        return {**mine, "alternatives": others, "candidates": [mine], "needs_review": False, "verified": True}
 
     def _reasons(self, idx: np.ndarray, val: np.ndarray, m: HeadModel, top: int) -> list[str]:
         if not len(idx):
@@ -316,7 +373,7 @@ class TriageModel(BaseEstimator):
             if contrib[j] <= 0 or len(chosen) == self.n_reasons:
                 break
             term = str(names[idx[j]]).replace(" ", "")
-            if len(term) < 2 or any(term in c or c in term for c in chosen):
+            if len(term) < 2 or not _readable(term) or any(term in c or c in term for c in chosen):
                 continue
             chosen.append(term)
         return chosen
@@ -331,6 +388,7 @@ class TriageModel(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_names_cache", None)
+        state.pop("oof_", None)  # training-time diagnostics, not part of the artifact
         return state
 
     # -- persistence --------------------------------------------------------------------

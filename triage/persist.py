@@ -62,9 +62,7 @@ def save_model(model: TriageModel, directory: Path, extra: dict[str, Any]) -> Pa
         "artifact": {"file": ARTIFACT, "sha256": sha256_of(directory / ARTIFACT)},
         "packages": package_versions(),
         "params": {
-            k: v
-            for k, v in model.get_params().items()
-            if k not in ("names", "userdict", "stopwords")
+            k: v for k, v in model.get_params().items() if k not in ("names", "userdict", "stopwords")
         },
         "n_train": model.n_train_,
         "n_features": model.featurizer_.n_features_,
@@ -119,8 +117,7 @@ def load_model(directory: Path) -> TriageModel:
         raise ModelRefused(f"The model folder {directory} has no artifact {artifact.name}.")
     if sha256_of(artifact) != card["artifact"].get("sha256"):
         raise ModelRefused(
-            f"The artifact in {directory} does not match its card (SHA-256 differs); "
-            "refusing to load it."
+            f"The artifact in {directory} does not match its card (SHA-256 differs); refusing to load it."
         )
     here = package_versions()
     for name in PINNED:

@@ -50,15 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
         str(PROJECT_ROOT / "models"),
         "Folder holding one sub-folder per trained model version.",
     ),
-    Setting(
-        "model", "", "A model folder to use instead of the active one (for tests and pinning)."
-    ),
-    Setting(
-        "target_precision", 0.95, "Precision the auto-routed share of each head must reach.", float
-    ),
-    Setting(
-        "coverage", 0.90, "Probability that a head's candidate set holds the right label.", float
-    ),
+    Setting("model", "", "A model folder to use instead of the active one (for tests and pinning)."),
+    Setting("target_precision", 0.95, "Precision the auto-routed share of each head must reach.", float),
+    Setting("coverage", 0.90, "Probability that a head's candidate set holds the right label.", float),
     Setting(
         "fallback_department",
         "general_office",
@@ -97,6 +91,15 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Signs session cookies; empty means a random key kept in the instance folder.",
     ),
+    Setting(
+        "secure_cookies",
+        False,
+        "Send the staff pages' session cookie over HTTPS only (turn on behind TLS).",
+        _bool,
+    ),
+    Setting(
+        "session_hours", 12.0, "A staff page session ends after this many hours without a request.", float
+    ),
     Setting("timezone", "Asia/Shanghai", "Local time zone for working days and due dates."),
     Setting(
         "default_time_limit",
@@ -114,11 +117,48 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("log_level", "INFO", "Logging level of the service."),
     Setting(
+        "model_reload_seconds",
+        2.0,
+        "How often each worker checks the registry for a new active model.",
+        float,
+    ),
+    Setting(
+        "gate_max_f1_drop",
+        0.02,
+        "Promotion gate: largest allowed drop of any head's macro-F1.",
+        float,
+    ),
+    Setting(
+        "gate_max_recall_drop",
+        0.05,
+        "Promotion gate: largest allowed drop of any department's recall.",
+        float,
+    ),
+    Setting(
         "review_random_share",
         0.05,
         "Share of confident tickets also sent to review as quality control.",
         float,
     ),
+    Setting(
+        "repeat_window_days",
+        30,
+        "Days back a new ticket looks for a near-duplicate open ticket of the same category to link to.",
+        int,
+    ),
+    Setting(
+        "repeat_threshold",
+        0.6,
+        "Jaccard similarity of character 3-grams from which a new ticket counts as a repeat.",
+        float,
+    ),
+    Setting(
+        "hotspot_alpha",
+        0.01,
+        "False discovery rate (Benjamini-Hochberg) at which a volume rise is reported as a hotspot.",
+        float,
+    ),
+    Setting("hotspot_min_count", 5, "Fewest tickets in the window for a hotspot or emerging topic.", int),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -67,15 +67,17 @@ def _valid_id(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17].upper()
 
 
-_PROVINCES = (
-    "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼滬遼蘇贛魯閩貴陝瓊寧雲晉粵"
-)
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼滬遼蘇贛魯閩貴陝瓊寧雲晉粵"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _ID = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
 _CARD = re.compile(r"(?<![0-9])(?:[0-9]{4}[ -]?){3}[0-9]{4}(?:[ -]?[0-9]{1,3})?(?![0-9])")
 _MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9])")
-_LANDLINE = re.compile(
-    r"(?<![0-9])(?:\(0[0-9]{2,3}\)|0[0-9]{2,3}[ -]?)[0-9]{7,8}(?:-[0-9]{1,5})?(?![0-9])"
+_LANDLINE = re.compile(r"(?<![0-9])(?:\(0[0-9]{2,3}\)|0[0-9]{2,3}[ -]?)[0-9]{7,8}(?:-[0-9]{1,5})?(?![0-9])")
+# A local number without area code: grouped 4+4 (8555 2310), or a bare 7-8 digit run right
+# after a word that says it is a phone number.
+_LOCAL = re.compile(r"(?<![0-9])[2-9][0-9]{3}[ -][0-9]{4}(?![0-9])")
+_LABELLED = re.compile(
+    r"((?:电话|座机|手机|热线|联系方式|联系电话|tel|TEL|Tel)[:： ]{0,2})([0-9]{7,8})(?![0-9])"
 )
 _PLATE = re.compile(
     rf"[{_PROVINCES}][A-Za-z][·•・. -]?[A-Za-z0-9]{{4}}[A-Za-z0-9挂学警港澳]{{1,2}}(?![A-Za-z0-9])"
@@ -98,6 +100,8 @@ def mask(text: str) -> str:
     text = _MOBILE.sub("[PHONE]", text)
     text = _LANDLINE.sub("[PHONE]", text)
     text = _CARD.sub("[CARD]", text)
+    text = _LOCAL.sub("[PHONE]", text)
+    text = _LABELLED.sub(lambda m: m.group(1) + "[PHONE]", text)
     return _PLATE.sub("[PLATE]", text)
 
 
@@ -143,9 +147,7 @@ def _is_punct(token: str) -> bool:
     return all(unicodedata.category(ch)[0] in "PSZC" for ch in token)
 
 
-def tokenize(
-    text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] = frozenset()
-) -> list[str]:
+def tokenize(text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] = frozenset()) -> list[str]:
     """Words of a prepared text: jieba segments, placeholders kept whole, digits folded to 0.
 
     ``userdict`` holds jieba dictionary lines ("营业执照 2000 n"); stop words and punctuation

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .codes import new_code
+from .repeats import RepeatPolicy, cluster_view, link
 from .storage.schema import Ticket, TicketEvent
 from .text import mask, normalize
 from .workdays import add_working_days
@@ -84,10 +85,12 @@ def create_ticket(
     days: int,
     tz: str,
     qc_share: float = 0.0,
+    repeats: RepeatPolicy | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Store a ticket and its first event, committed before returning (a code collision
-    retries with a new code)."""
+    retries with a new code). With ``repeats``, a near-duplicate of a recent open ticket is
+    linked to it in the same transaction."""
     now = now or datetime.now(UTC)
     routing = {h: prediction[h]["label"] for h in HEADS}
     review = review_fields(prediction, qc_share)
@@ -117,6 +120,8 @@ def create_ticket(
         )
         session.add(ticket)
         try:
+            if repeats is not None:
+                link(session, ticket, repeats, now)
             session.commit()
             return ticket
         except IntegrityError:
@@ -139,9 +144,7 @@ def add_event(
 ) -> TicketEvent:
     if type_ not in TRANSITIONS.get(ticket.status, frozenset()):
         allowed = ", ".join(sorted(TRANSITIONS.get(ticket.status, ()))) or "nothing (it is closed)"
-        raise IllegalTransition(
-            f"A {ticket.status} ticket cannot become {type_}; allowed: {allowed}."
-        )
+        raise IllegalTransition(f"A {ticket.status} ticket cannot become {type_}; allowed: {allowed}.")
     now = now or datetime.now(UTC)
     event = TicketEvent(
         type=type_,
@@ -177,9 +180,7 @@ def list_tickets(
     elif filters.get("overdue") is False:
         query = query.where((Ticket.status == "closed") | (Ticket.due_at >= now))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Ticket.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    )
+    rows = session.scalars(query.order_by(Ticket.id.desc()).offset((page - 1) * per_page).limit(per_page))
     return list(rows), total
 
 
@@ -218,6 +219,7 @@ def summary_view(ticket: Ticket) -> dict[str, Any]:
         "due_at": ticket.due_at.isoformat(),
         "overdue": is_overdue(ticket),
         "excerpt": ticket.text_masked[:120],
+        "cluster": cluster_view(ticket),
     }
 
 
@@ -236,6 +238,30 @@ def full_view(ticket: Ticket) -> dict[str, Any]:
         "prediction": ticket.prediction,
         "model_version": ticket.model_version,
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "review_reason": ticket.review_reason,
+        "reviewed_at": ticket.reviewed_at.isoformat() if ticket.reviewed_at else None,
+        "corrections": [
+            {
+                "at": c.at.isoformat(),
+                "by": c.actor,
+                "model_version": c.model_version,
+                "predicted": c.predicted,
+                "verified": {"category": c.category, "department": c.department, "kind": c.kind},
+                "changed": [h for h in c.changed.split(",") if h],
+                "note": c.note,
+            }
+            for c in ticket.corrections
+        ],
+        "returns": [
+            {
+                "at": r.at.isoformat(),
+                "department": r.department,
+                "reason": r.reason,
+                "suggested_department": r.suggested_department,
+                "routed_to": r.routed_to,
+            }
+            for r in ticket.returns
+        ],
         "events": [
             {
                 "type": e.type,

@@ -96,7 +96,5 @@ class TipBook:
             return []
         query = self._vectorizer.transform([normalize(text)])
         scores = (self._matrix[rows] @ query.T).toarray().ravel()
-        ranked = sorted(
-            zip(rows, scores, strict=True), key=lambda rs: (-rs[1], self.tips[rs[0]].id)
-        )
+        ranked = sorted(zip(rows, scores, strict=True), key=lambda rs: (-rs[1], self.tips[rs[0]].id))
         return [(self.tips[i], float(s)) for i, s in ranked[:k]]

@@ -1,6 +1,6 @@
 """Sub-commands of `triage`; each module has add_parser(sub, name) and sets args.run."""
 
-from . import benchmark, db, evaluate, keys, predict, serve, train
+from . import audit, benchmark, db, evaluate, keys, models, predict, report, retrain, serve, train
 
 COMMANDS = {
     "train": train,
@@ -10,4 +10,8 @@ COMMANDS = {
     "serve": serve,
     "db": db,
     "keys": keys,
+    "models": models,
+    "retrain": retrain,
+    "audit": audit,
+    "report": report,
 }

@@ -13,9 +13,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--train", required=True, metavar="CSV")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--test", metavar="CSV", help="held-out test file")
-    group.add_argument(
-        "--folds", type=int, metavar="K", help="stratified K-fold on --train instead"
-    )
+    group.add_argument("--folds", type=int, metavar="K", help="stratified K-fold on --train instead")
     p.add_argument("--target", required=True, metavar="COLUMN", help="label column to predict")
     p.add_argument(
         "--text-cols",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ..errors import BadInput
 from ..model import TriageModel
-from ..registry import resolve_model_dir
+from ..registry import ensure_active, resolve_model_dir
 from ..settings import load_settings
 
 log = logging.getLogger("triage")
@@ -31,6 +35,23 @@ def existing_file(text: str) -> Path:
     return path
 
 
+@contextmanager
+def database_session(conf: dict[str, Any]) -> Iterator[Session]:
+    """A session on the configured database, migrated first (so a fresh machine works)."""
+    from ..storage import Database
+    from ..storage.db import database_url, upgrade
+
+    url = database_url(conf)
+    upgrade(url)
+    db = Database(url)
+    session = db.session()
+    try:
+        yield session
+    finally:
+        session.close()
+        db.dispose()
+
+
 def model_from(folder: str | None, conf: dict[str, Any]) -> TriageModel:
     """The model in ``folder``, else the active one; trains the default one if none exists."""
     if folder:
@@ -38,12 +59,15 @@ def model_from(folder: str | None, conf: dict[str, Any]) -> TriageModel:
         if not path.is_dir():
             raise BadInput(f"The model folder {path} does not exist.")
         return TriageModel.load(path)
-    active = resolve_model_dir(conf)
+    with database_session(conf) as session:
+        active = resolve_model_dir(conf, session)
     if active is None:
         from ..training import train
 
         say("No trained model yet: training the default model first (about a minute).")
         model, folder_path = train(conf, say=say)
         say(f"Trained {folder_path}.")
+        with database_session(conf) as session:
+            ensure_active(session, Path(conf["models_dir"]), "predict")
         return model
     return TriageModel.load(active)

@@ -17,9 +17,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="measure a model on labelled data")
     p.add_argument("--model", required=True, metavar="DIR", help="model folder")
     p.add_argument("--data", required=True, nargs="+", metavar="CSV", help="labelled CSV files")
-    p.add_argument(
-        "--report", type=Path, metavar="DIR", help="also write report.md and confusion PNGs"
-    )
+    p.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and confusion PNGs")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(run=run)
 
@@ -56,8 +54,7 @@ def _table(head: str, m: dict[str, Any]) -> str:
     ]
     for label, c in m["per_class"].items():
         lines.append(
-            f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} "
-            f"| {c['support']} |"
+            f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |"
         )
     return "\n".join(lines)
 

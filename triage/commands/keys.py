@@ -9,9 +9,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="manage API keys")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a key and print it once")
-    create.add_argument(
-        "--role", required=True, choices=["intake", "reviewer", "department", "admin"]
-    )
+    create.add_argument("--role", required=True, choices=["intake", "reviewer", "department", "admin"])
     create.add_argument("--department", help="department id (department keys only)")
     create.add_argument("--name", default="", help="who or what uses the key")
     actions.add_parser("list", help="list keys (never the secrets)")
@@ -41,9 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
                 known = load_taxonomy(Path(conf["data_dir"]) / "taxonomy.json").labels("department")
                 if args.department not in known:
-                    raise BadInput(
-                        f"Unknown department {args.department!r}; known: {', '.join(known)}."
-                    )
+                    raise BadInput(f"Unknown department {args.department!r}; known: {', '.join(known)}.")
             row, secret = create_key(session, args.role, args.name or args.role, args.department)
             print(secret)
             say(f"Created {row.role} key {row.prefix} ({row.name}); it is not shown again.")

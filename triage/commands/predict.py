@@ -18,9 +18,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="predict category, department and kind of texts")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
     p.add_argument("--model", metavar="DIR", help="model folder (default: the active model)")
-    p.add_argument(
-        "--input", metavar="FILE.jsonl", help="one JSON object per line with text (and title)"
-    )
+    p.add_argument("--input", metavar="FILE.jsonl", help="one JSON object per line with text (and title)")
     p.set_defaults(run=run)
 
 

@@ -11,19 +11,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4, help="threads per worker")
-    p.add_argument(
-        "--preload", action="store_true", help="load the app once before forking (less memory)"
-    )
+    p.add_argument("--preload", action="store_true", help="load the app once before forking (less memory)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from ..errors import BadInput
-    from ..registry import resolve_model_dir
+    from ..registry import ensure_active, resolve_model_dir
     from ..server import run_gunicorn
     from ..settings import load_settings
-    from ..storage.db import database_url, upgrade
-    from .common import say
+    from ..storage.db import database_url
+    from .common import database_session, say
 
     if not 1 <= args.port <= 65535:
         raise BadInput(f"--port must be between 1 and 65535, not {args.port}.")
@@ -32,12 +32,14 @@ def run(args: argparse.Namespace) -> int:
     conf = load_settings()
     url = database_url(conf)
     say(f"Database: {url.split('@')[-1]} (applying migrations)")
-    upgrade(url)
-    if resolve_model_dir(conf) is None:
-        from ..training import train
+    with database_session(conf) as session:
+        if resolve_model_dir(conf, session) is None:
+            from ..training import train
 
-        say("No trained model yet: training the default model first (about a minute).")
-        _, folder = train(conf, say=say)
-        say(f"Trained {folder}.")
+            say("No trained model yet: training the default model first (about a minute).")
+            _, folder = train(conf, say=say)
+            say(f"Trained {folder}.")
+        if not conf["model"]:
+            say(f"Active model: {ensure_active(session, Path(conf['models_dir']), 'serve')}")
     say(f"Serving on http://{args.host}:{args.port} ({args.workers} workers); docs at /docs/")
     return run_gunicorn(conf, args.host, args.port, args.workers, args.threads, args.preload)

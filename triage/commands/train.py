@@ -31,6 +31,14 @@ def run(args: argparse.Namespace) -> int:
     conf = settings()
     paths = [existing_file(p) for p in args.data] if args.data else None
     model, folder = train(conf, paths, args.out, say=say)
+    if args.out is None:
+        from ..registry import ensure_active
+        from .common import database_session
+
+        with database_session(conf) as session:
+            active = ensure_active(session, Path(conf["models_dir"]), "train")
+        if active != model.version_:
+            say(f"The active model stays {active}; `triage models promote {model.version_}` to switch.")
     print(folder)
     for head, info in model.cv_.items():
         m = info["metrics"]

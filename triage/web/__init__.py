@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         SECRET_KEY=_secret_key(conf),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=conf["secure_cookies"],
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=conf["session_hours"]),
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -75,10 +78,12 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
 
     url = database_url(conf)
     upgrade(url)  # a no-op at head; `triage serve` runs it once before forking workers
-    app.extensions["triage.db"] = Database(url)
-    holder = ModelHolder(conf)
+    db = Database(url)
+    app.extensions["triage.db"] = db
+    holder = ModelHolder(conf, db.session)
     holder.load_initial()
     app.extensions["triage.models"] = holder
+    app.before_request(holder.watch)
     from ..tips import TipBook
 
     app.extensions["triage.tips"] = TipBook.load(Path(conf["data_dir"]) / "tips")
@@ -90,13 +95,20 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     limits.install(app, conf["ratelimit_storage"])
     app.teardown_appcontext(close_session)
 
+    from .pages import bp as pages_bp
+    from .routes_review import bp as review_bp
+    from .routes_stats import bp as stats_bp
     from .routes_system import bp as system_bp
     from .routes_tickets import bp as tickets_bp
     from .routes_triage import bp as triage_bp
 
     app.register_api(triage_bp)
     app.register_api(tickets_bp)
+    app.register_api(review_bp)
+    app.register_api(stats_bp)
     app.register_api(system_bp)
+    app.register_blueprint(pages_bp)  # staff HTML pages, signed in by session
     # The spec at the conventional address; the docs page is /docs/.
+    problems.document(app.api_doc)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     return app

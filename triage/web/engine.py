@@ -1,15 +1,20 @@
-"""The model a worker serves, swapped atomically when the active version changes."""
+"""The model a worker serves. A background thread follows the registry's active version
+in the database and swaps the model atomically: a request sees the old model or the new
+one, never none, and a version that fails to load is refused while the old one serves on."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ..errors import ModelRefused
 from ..model import TriageModel
-from ..registry import resolve_model_dir
+from ..registry import active_version, history, resolve_model_dir
 
 __all__ = ["ModelHolder"]
 
@@ -17,37 +22,84 @@ log = logging.getLogger(__name__)
 
 
 class ModelHolder:
-    """Holds the loaded model; ``current`` is a plain attribute read, so a swap is atomic."""
-
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, settings: dict[str, Any], sessions: Callable[[], Session]) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
+        self.sessions = sessions
         self.current: TriageModel | None = None
         self.folder: Path | None = None
+        self.refused: set[str] = set()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @property
     def version(self) -> str | None:
         return getattr(self.current, "version_", None)
-
-    def load_initial(self) -> None:
-        folder = resolve_model_dir(self.settings)
-        if folder is None:
-            raise ModelRefused(
-                "No trained model: run `triage train` (or `triage serve`, which trains one)."
-            )
-        self.swap_to(folder)
-
-    def swap_to(self, folder: Path) -> TriageModel:
-        """Load ``folder`` fully, warm it, then publish it; on failure the old model stays."""
-        with self._lock:
-            model = TriageModel.load(folder)
-            model.route("预热")  # jieba dictionary and feature names load now, not on a request
-            self.current, self.folder = model, folder
-            log.info("serving model %s", model.version_)
-            return model
 
     def get(self) -> TriageModel:
         model = self.current
         if model is None:
             raise ModelRefused("No model is loaded.")
         return model
+
+    def load_initial(self) -> None:
+        """The active version; if it cannot load, the newest earlier one that can."""
+        with self.sessions() as session:
+            first = resolve_model_dir(self.settings, session)
+            earlier = [e.version for e in reversed(history(session))]
+        if first is None:
+            raise ModelRefused("No trained model: run `triage train` (or `triage serve`, which trains one).")
+        models_dir = Path(self.settings["models_dir"])
+        for folder in [first, *(models_dir / v for v in earlier)]:
+            try:
+                self.swap_to(folder)
+                return
+            except ModelRefused as exc:
+                self.refused.add(folder.name)
+                log.error("model %s refused: %s", folder.name, exc)
+        raise ModelRefused(f"No model in {models_dir} could be loaded.")
+
+    def swap_to(self, folder: Path) -> TriageModel:
+        """Load and warm ``folder`` completely, then publish it in one assignment."""
+        with self._lock:
+            model = TriageModel.load(folder)
+            model.route("预热")  # jieba and feature names load now, not inside a request
+            self.current, self.folder = model, folder
+            log.info("serving model %s", model.version_)
+            return model
+
+    def refresh(self) -> bool:
+        """Follow the registry once; True if the served model changed."""
+        if self.settings.get("model"):
+            return False  # pinned by TRIAGE_MODEL
+        with self.sessions() as session:
+            wanted = active_version(session)
+        if not wanted or wanted == self.version or wanted in self.refused:
+            return False
+        try:
+            self.swap_to(Path(self.settings["models_dir"]) / wanted)
+            return True
+        except ModelRefused as exc:
+            self.refused.add(wanted)
+            log.error("active model %s refused, still serving %s: %s", wanted, self.version, exc)
+            return False
+
+    def watch(self) -> None:
+        """Start the follower thread once per process (after gunicorn's fork)."""
+        if self._watcher is not None or self.settings.get("model"):
+            return
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._follow, name="model-follower", daemon=True)
+                self._watcher.start()
+
+    def _follow(self) -> None:
+        interval = float(self.settings["model_reload_seconds"])
+        while not self._stop.wait(interval):
+            try:
+                self.refresh()
+            except Exception:  # the database may be briefly away; try again next tick
+                log.warning("could not check the active model version", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()

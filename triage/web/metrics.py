@@ -30,9 +30,7 @@ TICKETS = Counter("triage_tickets_created_total", "Tickets created", ["channel"]
 
 
 def record_prediction(prediction: dict) -> None:
-    PREDICTIONS.labels(
-        prediction["category"]["label"], str(prediction["needs_review"]).lower()
-    ).inc()
+    PREDICTIONS.labels(prediction["category"]["label"], str(prediction["needs_review"]).lower()).inc()
 
 
 def install(app: Flask) -> None:

@@ -45,6 +45,7 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -86,6 +87,41 @@ def validation_problem(exc: ValidationError) -> Response:
     return problem(400, f"Invalid request: check {fields}.", errors=errors)
 
 
+def storage_failure(exc: Exception) -> tuple[int, str, str]:
+    """(status, reason, detail) for a database that cannot take the request. A full disk is
+    507, not 503: it will not pass by itself in a few seconds. Nothing was stored either way,
+    since the transaction did not commit."""
+    orig = getattr(exc, "orig", None)
+    sqlite_error = getattr(orig, "sqlite_errorname", "") or ""
+    if sqlite_error.startswith("SQLITE_FULL") or getattr(orig, "sqlstate", None) == "53100":
+        return 507, "disk full", "The server has no room left to store this; nothing was saved."
+    if sqlite_error.startswith("SQLITE_READONLY"):
+        return 503, "read-only", "The database is read-only right now; nothing was saved."
+    return 503, "unreachable", "The database is not reachable right now; try again shortly."
+
+
+def document(spec: dict[str, Any]) -> None:
+    """Make the OpenAPI description say what error responses really are: problem+json of
+    the Problem schema. flask-openapi3 writes application/json, and adds to every operation
+    a 400 that is a list of its own ValidationErrorModel."""
+    problem_schema = {"$ref": "#/components/schemas/Problem"}
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                schema = content.get("application/json", {}).get("schema", {})
+                own_400 = str(schema.get("items", {}).get("$ref", "")).endswith("/ValidationErrorModel")
+                if schema == problem_schema or own_400:
+                    del content["application/json"]
+                    content["application/problem+json"] = {"schema": problem_schema}
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("ValidationErrorModel", None)
+    if "Problem" not in schemas:
+        from .schemas import Problem
+
+        schemas["Problem"] = Problem.model_json_schema()
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -108,12 +144,9 @@ def install(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
     def _database_down(exc: Exception) -> Response:
-        log.error("database unavailable: %s", type(exc).__name__)
-        return problem(
-            503,
-            "The database is not reachable right now; try again shortly.",
-            headers={"Retry-After": "5"},
-        )
+        status, reason, detail = storage_failure(exc)
+        log.error("database unavailable (%s): %s", reason, type(exc).__name__)
+        return problem(status, detail, headers={"Retry-After": "5" if status == 503 else "60"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

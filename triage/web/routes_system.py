@@ -11,19 +11,21 @@ from ..persist import read_card
 from .access import access, public
 from .metrics import metrics_response
 from .problems import problem
+from .schemas import Health, ModelCard, Problem, Ready
 from .state import database, models
 
 bp = APIBlueprint("system", __name__, abp_tags=[Tag(name="system")])
+PROMETHEUS_TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
-@bp.get("/healthz")
+@bp.get("/healthz", responses={200: Health})
 @public
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@bp.get("/readyz")
+@bp.get("/readyz", responses={200: Ready, 503: Problem})
 @public
 def readyz() -> Any:
     """Ready to serve: a model is loaded and the database answers."""
@@ -35,14 +37,14 @@ def readyz() -> Any:
     return problem(503, f"Not ready: {failing} unavailable.", headers={"Retry-After": "5"})
 
 
-@bp.get("/metrics")
+@bp.get("/metrics", responses={200: PROMETHEUS_TEXT})
 @public
 def metrics() -> Response:
     """Prometheus metrics (counts and latencies; nothing personal)."""
     return metrics_response()
 
 
-@bp.get("/v1/model", security=[{"bearer": []}])
+@bp.get("/v1/model", security=[{"bearer": []}], responses={200: ModelCard, 401: Problem, 403: Problem})
 @access("intake", "reviewer", "department")
 def model_card() -> dict[str, Any]:
     """The active model's card: version, labels, thresholds, cross-validated metrics."""

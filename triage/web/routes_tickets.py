@@ -8,13 +8,24 @@ from typing import Any
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
+from .. import repeats
 from .. import tickets as svc
 from ..codes import InvalidCode, normalize_code
 from ..storage.schema import Ticket
 from .access import access, actor, public
 from .limits import lookup_limit
 from .problems import ApiError
-from .schemas import CodePath, EventIn, Problem, PublicTicket, TicketCreated, TicketIn, TicketQuery
+from .schemas import (
+    CodePath,
+    EventIn,
+    Problem,
+    PublicTicket,
+    TicketCreated,
+    TicketFull,
+    TicketIn,
+    TicketList,
+    TicketQuery,
+)
 from .state import db_session, models, settings, tipbook
 from .taxonomy import department_name, time_limits
 
@@ -47,6 +58,7 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         days=svc.time_limit(conf, time_limits(), category),
         tz=conf["timezone"],
         qc_share=conf["review_random_share"],
+        repeats=repeats.RepeatPolicy.from_settings(conf),
     )
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
     today = svc.today_local(conf["timezone"])
@@ -61,10 +73,11 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         "tips": tips,
         "due_at": ticket.due_at.isoformat(),
         "lookup_url": url_for("tickets.lookup_ticket", code=ticket.code, _external=False),
+        **repeats.intake_fields(db_session(), ticket),
     }, 201
 
 
-def _find(code: str) -> Ticket:
+def find_ticket(code: str) -> Ticket:
     try:
         canonical = normalize_code(code)
     except InvalidCode as exc:
@@ -84,7 +97,7 @@ def _find(code: str) -> Ticket:
 @lookup_limit
 def lookup_ticket(path: CodePath) -> dict[str, Any]:
     """Follow a submission by its query code: status and public replies, nothing personal."""
-    ticket = _find(path.code)
+    ticket = find_ticket(path.code)
     return svc.public_view(ticket, department_name(ticket.department))
 
 
@@ -97,7 +110,7 @@ def _visible(ticket: Ticket) -> Ticket:
     return ticket
 
 
-@bp.get("/tickets", security=[{"bearer": []}])
+@bp.get("/tickets", security=[{"bearer": []}], responses={200: TicketList})
 @access(*STAFF)
 def list_tickets(query: TicketQuery) -> dict[str, Any]:
     """Staff listing with filters, newest first, paged."""
@@ -118,18 +131,18 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
     }
 
 
-@bp.get("/tickets/<code>/full", security=[{"bearer": []}])
+@bp.get("/tickets/<code>/full", security=[{"bearer": []}], responses={200: TicketFull})
 @access(*STAFF)
 def full_ticket(path: CodePath) -> dict[str, Any]:
     """Everything about a ticket, including the original text and contact."""
-    return svc.full_view(_visible(_find(path.code)))
+    return svc.full_view(_visible(find_ticket(path.code)))
 
 
-@bp.post("/tickets/<code>/events", security=[{"bearer": []}], responses={409: Problem})
+@bp.post("/tickets/<code>/events", security=[{"bearer": []}], responses={201: TicketFull, 409: Problem})
 @access(*STAFF)
 def add_event(path: CodePath, body: EventIn) -> tuple[dict[str, Any], int]:
     """Move a ticket on: dispatched, accepted, replied (with a public reply) or closed."""
-    ticket = _visible(_find(path.code))
+    ticket = _visible(find_ticket(path.code))
     if body.type == "replied" and not (body.public_reply or "").strip():
         raise ApiError(
             400,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,15 +20,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A character that is not white space to JSON Schema (ECMAScript \s) nor to Python
+# (str.isspace); spelled out, because the two \s differ, and /openapi.json documents it.
+VISIBLE = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_VISIBLE = re.compile(VISIBLE)
+
+
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not _VISIBLE.search(value):
         raise ValueError("must not be empty or only white space")
     return value
 
 
 class TriageIn(Strict):
     text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] = Field(
-        description="The message, as the person wrote it."
+        description="The message, as the person wrote it.",
+        json_schema_extra={"pattern": VISIBLE},  # documents _not_blank, which gives the message
     )
     title: Annotated[str, StringConstraints(max_length=MAX_TITLE_CHARS)] | None = None
 
@@ -54,7 +62,11 @@ class TicketIn(TriageIn):
 
 
 class CodePath(Strict):
-    code: str = Field(description="The query code, e.g. 7KQ2M-XR4TB-9HC0P (case and dashes free).")
+    code: str = Field(
+        description="The query code, e.g. 7KQ2M-XR4TB-9HC0P (case and dashes free). A code "
+        "of the right form whose check character does not match gets 400.",
+        json_schema_extra={"pattern": r"^[ -]*([0-9A-Za-z][ -]*){15}$"},
+    )
 
 
 class EventIn(Strict):
@@ -74,8 +86,16 @@ class TicketQuery(Strict):
     since: datetime | None = Field(None, description="Only tickets created at or after this time.")
     overdue: bool | None = None
     needs_review: bool | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=100_000)  # a bigger offset overflows SQLite's integer
     per_page: int | None = Field(None, ge=1, le=200)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _date_time_only(cls, value: Any) -> Any:
+        # pydantic would read a bare number as seconds since 1970; the spec says date-time.
+        if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("must be a date-time such as 2026-11-01T00:00:00+08:00")
+        return value
 
 
 # -- responses (documentation; handlers build plain dicts of these shapes) ---------------
@@ -118,6 +138,11 @@ class TipOut(BaseModel):
     score: float
 
 
+class RepeatOf(BaseModel):
+    code: str
+    status: Status
+
+
 class TicketCreated(BaseModel):
     code: str
     status: Status
@@ -125,6 +150,10 @@ class TicketCreated(BaseModel):
     tips: list[TipOut]
     due_at: datetime
     lookup_url: str
+    linked: bool = Field(description="Linked to a recent open ticket with nearly the same text.")
+    repeat_of: RepeatOf | None = Field(
+        None, description="That earlier ticket, only when the same person (phone or e-mail) sent it."
+    )
 
 
 class PublicEvent(BaseModel):
@@ -142,9 +171,86 @@ class PublicTicket(BaseModel):
     history: list[PublicEvent]
 
 
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    model_version: str | None
+    checks: dict[str, bool]
+
+
+class ModelCard(BaseModel):
+    """The model folder's card.json (see the README); more fields than these."""
+
+    version: str
+    heads: dict[str, Any]
+
+
+class Cluster(BaseModel):
+    id: int = Field(description="The id of the cluster's first ticket.")
+    size: int = Field(description="Tickets in the cluster, that one included.")
+
+
+class TicketSummary(BaseModel):
+    code: str
+    created_at: datetime
+    channel: str
+    status: Status
+    category: str
+    department: str
+    kind: str
+    needs_review: bool
+    confidence: float
+    due_at: datetime
+    overdue: bool
+    excerpt: str = Field(description="The start of the masked text.")
+    cluster: Cluster | None = Field(None, description="Its repeat complaints, if any were linked.")
+
+
+class TicketList(BaseModel):
+    items: list[TicketSummary]
+    page: int
+    per_page: int
+    total: int
+
+
+class TicketFull(TicketSummary):
+    title: str | None
+    text: str
+    text_masked: str
+    contact: dict[str, str | None]
+    prediction: dict[str, Any]
+    model_version: str | None
+    closed_at: datetime | None
+    events: list[dict[str, Any]]
+
+
 class Problem(BaseModel):
     type: str
     title: str
     status: int
     detail: str
     errors: list[dict[str, str]] | None = None
+
+
+class QueueQuery(Strict):
+    head: Literal["category", "department", "kind"] | None = None
+    department: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+
+class CorrectionIn(Strict):
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    department: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    new_label: bool = Field(False, description="Allow a label the active model does not know yet.")
+
+
+class ReturnIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    suggested_department: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+    _reason = field_validator("reason")(_not_blank)

@@ -73,9 +73,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("duplicate_of", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("cluster_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_tickets_cluster_id"), ["cluster_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_tickets_review_reason"), ["review_reason"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_tickets_review_reason"), ["review_reason"], unique=False)
         batch_op.create_foreign_key("fk_tickets_duplicate_of", "tickets", ["duplicate_of"], ["id"])
 
 

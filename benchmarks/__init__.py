@@ -1,0 +1,1 @@
+"""Benchmarks and fault drills, run as `python -m benchmarks.<name>` (see the README)."""

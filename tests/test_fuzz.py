@@ -1,0 +1,79 @@
+"""Schemathesis against /openapi.json, in process, for every operation: generated parameters
+and bodies, both valid and invalid ones, sent with an admin key so protected operations run
+their code and the request validation meets whatever schemathesis makes up. No 5xx, and every
+response is what the spec documents: status code, content type, headers and body schema."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+EXAMPLES = 20  # per operation and mode, fixed seed: the whole file takes well under a minute
+# Operations still being written elsewhere whose success responses are not documented yet:
+# they are held to "no 5xx" only, until their responses= are declared.
+UNDOCUMENTED = {"/v1/review/queue", "/v1/stats/summary", "/v1/stats/hotspots"}
+
+
+@pytest.fixture()
+def fuzz_app(tiny_model_dir, tmp_path):
+    from triage.keys import create_key
+    from triage.web import create_app
+
+    app = create_app(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'fuzz.db'}",
+            "model": str(tiny_model_dir),
+            "instance_dir": str(tmp_path / "instance"),
+            "secret_key": "fuzz",
+            "lookup_rate_limit": "100000 per minute",
+        }
+    )
+    session = app.extensions["triage.db"].session()
+    _, secret = create_key(session, "admin", "fuzz")
+    session.close()
+    yield app, {"Authorization": f"Bearer {secret}"}
+    app.extensions["triage.db"].dispose()
+
+
+def run_operation(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
+    # A code of the documented form may still fail its check symbol: 400 there is by design.
+    excluded = [positive_data_acceptance] if "{code}" in operation.path else []
+    checks = [not_a_server_error] if operation.path in UNDOCUMENTED else None
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case) -> None:
+        case.call_and_validate(headers=headers, checks=checks, excluded_checks=excluded)
+
+    check()
+
+
+def test_every_operation_answers_as_documented(fuzz_app):
+    app, headers = fuzz_app
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 12
+    failures = {}
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                run_operation(operation, mode, headers)
+            except Unsatisfiable:
+                continue  # nothing to make invalid: no parameters and no body
+            except BaseException as exc:  # schemathesis raises an exception group per failure
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                failures[f"{operation.method.upper()} {operation.path} ({mode})"] = str(exc)[:1500]
+    assert not failures, "\n\n".join(f"== {name}\n{text}" for name, text in failures.items())

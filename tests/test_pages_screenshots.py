@@ -1,0 +1,42 @@
+"""The pages with five weeks of realistic tickets, in Chromium at 1366x768: the queue, a
+ticket and the dashboard render completely (charts included). SAVE_SCREENSHOTS=docs keeps
+the pictures for the README."""
+
+import os
+
+import pytest
+from browser import VIEWPORT, chromium, make_app, new_key, serving, sign_in
+from page_data import seed
+
+
+@pytest.fixture()
+def seeded(tiny_model_dir, tmp_path):
+    app = make_app(tmp_path, tiny_model_dir)
+    seed(app)
+    yield app
+    app.extensions["triage.db"].dispose()
+
+
+def test_the_pages_render_with_a_realistic_history(seeded, tmp_path):
+    from playwright.sync_api import expect
+
+    out = os.environ.get("SAVE_SCREENSHOTS") or str(tmp_path)
+    with serving(seeded) as base, chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
+        sign_in(page, base, new_key(seeded, "reviewer", name="王敏"))
+        expect(page.locator("tr[data-row]").first).to_be_visible()
+        assert page.locator("tr[data-row]").count() >= 10
+        page.screenshot(path=f"{out}/review-queue.png")
+
+        page.locator("tr[data-row] a[data-open]").first.click()
+        expect(page.locator("#ticket-text")).not_to_be_empty()
+        expect(page.locator(".head-card")).to_have_count(3)
+        page.screenshot(path=f"{out}/review-ticket.png")
+
+        page.goto(f"{base}/dashboard")
+        expect(page.locator(".hotspot").first).to_contain_text("食品经营许可")
+        expect(page.locator("figure.chart img")).to_have_count(5)
+        loaded = "() => [...document.querySelectorAll('figure.chart img')].every(i => i.naturalWidth > 0)"
+        page.wait_for_function(loaded, timeout=30_000)  # the first chart also warms matplotlib
+        page.screenshot(path=f"{out}/dashboard.png", full_page=True)
+        page.close()

@@ -1,0 +1,124 @@
+"""The staff dashboard: figures of a period (triage.stats), hotspots and emerging topics
+(triage.hotspots) and their charts. A department key sees only its own department."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, g, render_template, request
+from sqlalchemy import select
+
+from ... import hotspots, stats
+from ...storage.schema import Ticket
+from ...text import mask
+from ...tickets import today_local
+from ..routes_review import known_labels
+from ..routes_stats import day_start
+from ..state import db_session, settings
+from .auth import signed_in
+from .blueprint import bp, error_page
+from .present import label_options, masked_body
+
+VIEWERS = ("reviewer", "department")  # and admin
+PERIODS = (7, 30, 90)
+HOTSPOT_WINDOW, HOTSPOT_BASELINE = timedelta(days=7), timedelta(days=28)
+CHARTS = {  # drawn by triage.report, the same charts as `triage report`
+    "volume": "每日工单量（按类别）",
+    "departments": "各部门负荷与超期（未办结、超期按当前）",
+    "confusion_category": "类别：模型判断与复核结论",
+    "confusion_department": "承办部门：模型判断与复核结论",
+    "confusion_kind": "诉求类型：模型判断与复核结论",
+}
+CHART_MAX_AGE = 60  # seconds: a dashboard reloaded at once reuses its charts
+
+
+def scope() -> dict[str, Any]:
+    """Period and department from the query; a department key is held to its own."""
+    key = g.page_key
+    days = request.args.get("days", type=int)
+    department = request.args.get("department", "")[:64] or None
+    if key.role == "department":
+        department = key.department
+    return {"days": days if days in PERIODS else 30, "department": department}
+
+
+def first_day(where: dict[str, Any]) -> date:
+    return today_local(settings()["timezone"]) - timedelta(days=where["days"] - 1)
+
+
+def _examples(codes: set[str]) -> dict[str, dict[str, str]]:
+    """Masked title and excerpt of the example tickets, so a hotspot reads as messages."""
+    if not codes:
+        return {}
+    rows = db_session().execute(
+        select(Ticket.code, Ticket.title, Ticket.text_masked).where(Ticket.code.in_(codes))
+    )
+    return {c: {"title": mask(t) if t else "", "excerpt": masked_body(t, m)[:80]} for c, t, m in rows}
+
+
+@bp.get("/dashboard")
+@signed_in(*VIEWERS)
+def dashboard() -> str:
+    conf, where = settings(), scope()
+    first = first_day(where)
+    figures = stats.summary(db_session(), day_start(first), None, where["department"])
+    spots = hotspots.report(
+        db_session(),
+        now=datetime.now(UTC),
+        window=HOTSPOT_WINDOW,
+        baseline=HOTSPOT_BASELINE,
+        department=where["department"],
+        alpha=conf["hotspot_alpha"],
+        min_count=conf["hotspot_min_count"],
+        words=hotspots.Words.load(Path(conf["data_dir"])),
+    )
+    codes = {c for h in spots["hotspots"] for c in h.get("examples", [])}
+    codes |= {c for topics in spots["emerging"].values() for t in topics for c in t.get("examples", [])}
+    departments = label_options("department", known_labels().get("department", []))
+    return render_template(
+        "pages/dashboard.html",
+        where=where,
+        periods=PERIODS,
+        first_day=first,
+        figures=figures,
+        spots=spots,
+        examples=_examples(codes),
+        departments=departments,
+        charts=CHARTS,
+    )
+
+
+@bp.get("/dashboard/charts/<name>.png")
+@signed_in(*VIEWERS)
+def chart(name: str) -> Any:
+    if name not in CHARTS:
+        return error_page(404)
+    response = Response(_draw(name, scope()), mimetype="image/png")
+    response.headers["Cache-Control"] = f"private, max-age={CHART_MAX_AGE}"
+    return response
+
+
+def _draw(name: str, where: dict[str, Any]) -> bytes:
+    from ... import report  # matplotlib only when a chart is asked for
+
+    session, now = db_session(), datetime.now(UTC)
+    first = first_day(where)
+    conds = stats.scope(day_start(first), None, where["department"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.png"
+        if name == "volume":
+            zone = ZoneInfo(settings()["timezone"])
+            rows = session.execute(select(Ticket.created_at, Ticket.category).where(*conds))
+            days = [first + timedelta(days=i) for i in range(where["days"])]
+            report.volume_chart([(at.astimezone(zone).date(), c) for at, c in rows], days, path)
+        elif name == "departments":
+            report.department_chart(report._department_load(session, conds, now), path)
+        else:
+            head = name.removeprefix("confusion_")
+            verdicts = stats.latest_corrections(session, conds)
+            report.confusion_chart(head, verdicts, stats.live_accuracy(verdicts)[head], path)
+        return path.read_bytes()

@@ -1,0 +1,112 @@
+"""The review loop over HTTP: the queue, corrections and send-backs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import review
+from .. import tickets as svc
+from .access import access, actor
+from .problems import ApiError
+from .routes_tickets import find_ticket
+from .schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn
+from .state import db_session, models, settings
+
+bp = APIBlueprint(
+    "review",
+    __name__,
+    url_prefix="/v1",
+    abp_tags=[Tag(name="review")],
+    abp_security=[{"bearer": []}],
+    abp_responses={400: Problem, 401: Problem, 403: Problem, 404: Problem},
+)
+
+
+def queue_item(ticket: Any) -> dict[str, Any]:
+    return {
+        **svc.summary_view(ticket),
+        "review_reason": ticket.review_reason,
+        "quality_check": ticket.review_reason == "quality_check",
+        "uncertain_heads": [h for h in ticket.uncertain_heads.split(",") if h],
+        "margin": ticket.margin,
+        "returns": len(ticket.returns),
+    }
+
+
+def known_labels() -> dict[str, list[str]]:
+    model = models().get()
+    return {h: [str(c) for c in m.classes] for h, m in model.heads_.items()}
+
+
+@bp.get("/review/queue")
+@access("reviewer")
+def review_queue(query: QueueQuery) -> dict[str, Any]:
+    """Tickets needing a person, most uncertain first, with quality-control samples marked."""
+    rows = review.queue(db_session(), query.limit, query.head, query.department)
+    return {"items": [queue_item(t) for t in rows]}
+
+
+@bp.post("/tickets/<code>/corrections", responses={409: Problem})
+@access("reviewer")
+def correct(path: CodePath, body: CorrectionIn) -> tuple[dict[str, Any], int]:
+    """Record a verdict: changed labels, or none to confirm the prediction."""
+    ticket = find_ticket(path.code)
+    labels = {h: getattr(body, h) for h in review.HEADS}
+    try:
+        c = review.add_correction(
+            db_session(), ticket, actor(), labels, known_labels(), body.note, body.new_label
+        )
+    except review.UnknownLabel as exc:
+        problem = [{"field": exc.head, "message": "unknown label"}]
+        raise ApiError(400, str(exc), errors=problem) from exc
+    return {
+        "code": ticket.code,
+        "correction": {
+            "at": c.at.isoformat(),
+            "by": c.actor,
+            "model_version": c.model_version,
+            "predicted": c.predicted,
+            "verified": {h: getattr(c, h) for h in review.HEADS},
+            "changed": [h for h in c.changed.split(",") if h],
+            "note": c.note,
+        },
+        "routing": {h: getattr(ticket, h) for h in review.HEADS},
+    }, 201
+
+
+@bp.post("/tickets/<code>/return", responses={409: Problem})
+@access("department")
+def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
+    """The department holding a ticket sends it back as not theirs."""
+    ticket = find_ticket(path.code)
+    key = g.key
+    if key.role == "department" and ticket.department != key.department:
+        raise ApiError(403, "Only the department holding this ticket can send it back.")
+    if body.suggested_department and body.suggested_department not in known_labels()["department"]:
+        raise ApiError(
+            400,
+            f"Unknown department {body.suggested_department!r}.",
+            errors=[{"field": "suggested_department", "message": "unknown department"}],
+        )
+    try:
+        record = review.return_ticket(
+            db_session(),
+            ticket,
+            ticket.department,
+            actor(),
+            body.reason,
+            body.suggested_department,
+            settings()["fallback_department"],
+        )
+    except review.NotAllowed as exc:
+        raise ApiError(409, str(exc)) from exc
+    return {
+        "code": ticket.code,
+        "returned_by": record.department,
+        "routed_to": record.routed_to,
+        "returns": len(ticket.returns),
+        "review_reason": ticket.review_reason,
+    }, 201

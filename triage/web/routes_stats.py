@@ -1,0 +1,83 @@
+"""Seeing the whole: summary figures and hotspots over a period, for staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import g
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import hotspots, stats
+from .access import access
+from .problems import ApiError
+from .schemas import Problem
+from .schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
+from .state import db_session, settings
+
+bp = APIBlueprint(
+    "stats",
+    __name__,
+    url_prefix="/v1/stats",
+    abp_tags=[Tag(name="stats")],
+    abp_security=[{"bearer": []}],
+    abp_responses={400: Problem, 401: Problem, 403: Problem},
+)
+STAFF = ("reviewer", "department")
+UNIT_HOURS = {"h": 1, "d": 24, "w": 168}
+
+
+def duration(text: str) -> timedelta:
+    match = DURATION.match(text)
+    assert match is not None  # the schema's pattern
+    return timedelta(hours=int(match.group(1)) * UNIT_HOURS[match.group(2)])
+
+
+def day_start(day: date) -> datetime:
+    """Midnight of a local day, in UTC."""
+    return datetime.combine(day, time(), ZoneInfo(settings()["timezone"])).astimezone(UTC)
+
+
+def own_department(asked: str | None) -> str | None:
+    """A department key sees only its own department, like the ticket listing."""
+    if g.key is None or g.key.role != "department":
+        return asked
+    if asked and asked != g.key.department:
+        raise ApiError(403, "A department key sees only its own department's figures.")
+    return str(g.key.department)
+
+
+@bp.get("/summary", responses={200: SummaryOut})
+@access(*STAFF)
+def summary(query: SummaryQuery) -> dict[str, Any]:
+    """Volumes by category, department, kind, channel and status; time to close; overdue;
+    auto-routed vs reviewed; send-backs; live accuracy per head from reviewers' verdicts."""
+    if query.from_ and query.to and query.from_ > query.to:
+        raise ApiError(400, "from is after to.", errors=[{"field": "from", "message": "after to"}])
+    start = day_start(query.from_) if query.from_ else None
+    end = day_start(query.to + timedelta(days=1)) if query.to else None
+    return stats.summary(db_session(), start, end, own_department(query.department))
+
+
+@bp.get("/hotspots", responses={200: HotspotsOut})
+@access(*STAFF)
+def hotspot_list(query: HotspotQuery) -> dict[str, Any]:
+    """Categories, departments and their cells whose recent volume is significantly above
+    the baseline rate, with the terms that set the recent messages apart; and emerging
+    topics among `other` and low-confidence tickets."""
+    conf = settings()
+    at = query.at or datetime.now(UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(conf["timezone"]))
+    return hotspots.report(
+        db_session(),
+        now=at.astimezone(UTC),
+        window=duration(query.window),
+        baseline=duration(query.baseline),
+        department=own_department(query.department),
+        alpha=conf["hotspot_alpha"],
+        min_count=conf["hotspot_min_count"],
+        words=hotspots.Words.load(Path(conf["data_dir"])),
+    )
