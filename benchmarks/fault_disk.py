@@ -2,7 +2,8 @@
 
 - full: the instance folder is a small tmpfs, filled up while the service runs. Intake must
   answer 507 (problem+json, no traceback) or 201, every 201 must be stored and nothing else;
-  lookups keep working; when space returns, intake resumes without a restart.
+  lookups and other endpoints keep working, no worker dies; when space returns, intake
+  resumes without a restart.
 - read-only database: the service opens its database read-only (`mode=ro`); intake must get
   503 problem responses, lookups 200, and nothing is stored.
 - read-only folder at start: `triage serve` must refuse with one sentence, no traceback.
@@ -98,6 +99,15 @@ def stored(db: Path) -> dict[str, Any]:
     return {"rows": rows, "without_first_event": orphans, "integrity": integrity}
 
 
+def survey(port: int, key: str) -> dict[str, int]:
+    """Endpoints never called before the disk filled (new metric labels): 0 = no answer."""
+    client = Client(port, {"Authorization": f"Bearer {key}"})
+    paths = ("/healthz", "/readyz", "/metrics", "/v1/model", "/nope", "/v1/tickets/X")
+    out = {path: client.call("GET", path)[0] for path in paths}
+    client.close()
+    return out
+
+
 def tracebacks(server: Server) -> int:
     return server.log_tail(10**8).count("Traceback")
 
@@ -108,10 +118,13 @@ def disk_full(model: dict[str, str], tickets: int, scratch: Path) -> dict[str, A
         key = make_key({**os.environ, **env}, "intake")
         with Server(env, log_path=scratch / "serve-full.log") as server:
             before = submit(server.port, key, 20, "满前")
+            pids = server.worker_pids()
             filler = fill(folder)
             during = submit(server.port, key, tickets, "满时")
             code = next(iter(before["acked"]), "X")
             lookup = Client(server.port).call("GET", f"/v1/tickets/{code}")[0]
+            others = survey(server.port, key)
+            workers_replaced = sorted(set(pids) - set(server.worker_pids()))
             (folder / "filler").unlink()
             after = submit(server.port, key, 20, "满后")
             traces = tracebacks(server)
@@ -122,6 +135,8 @@ def disk_full(model: dict[str, str], tickets: int, scratch: Path) -> dict[str, A
         "before": before["statuses"],
         "during": during["statuses"],
         "lookup_while_full": lookup,
+        "other_endpoints_while_full": others,
+        "workers_replaced": workers_replaced,
         "after_space_freed": after["statuses"],
         "bad_responses": during["bad"][:5] + after["bad"][:5],
         "acknowledged": len(acked),
@@ -135,6 +150,8 @@ def disk_full(model: dict[str, str], tickets: int, scratch: Path) -> dict[str, A
             during["statuses"].get("507")
             and not during["bad"]
             and lookup == 200
+            and 0 not in others.values()
+            and not workers_replaced
             and after["statuses"] == {"201": 20}
             and all(db["rows"].get(c) == t for c, t in acked.items())
             and set(db["rows"]) == set(acked)

@@ -1,6 +1,7 @@
 """Soak: a steady load at a fixed rate for some minutes against `triage serve` (2 workers),
 mixing POST /v1/triage, POST /v1/tickets, public GET /v1/tickets/{code} and staff listings.
-Per minute: requests, errors, p50/p99 and each worker's RSS. PASS needs zero errors and
+Per minute: requests, errors, p50/p99 and each worker's RSS (and PSS, its fair share of pages
+shared with the master under --preload). PASS needs zero errors and
 worker RSS growth under 10% from the first minute to the last. Loopback only.
 
     .venv/bin/python -m benchmarks.soak [--minutes 5] [--rate 50] [--postgresql] [--preload]
@@ -20,7 +21,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from .harness import Client, Server, make_key, model_env, percentile, pg_schema, rss_mb, texts
+from .harness import Client, Server, make_key, model_env, percentile, pg_schema, pss_mb, rss_mb, texts
 
 # kind -> share of the requests
 MIX = {"triage": 0.40, "ticket": 0.20, "lookup": 0.25, "staff": 0.15}
@@ -33,7 +34,7 @@ class Soak:
         self.pool = texts()
         self.codes: list[str] = []
         self.samples: list[tuple[float, str, int, float]] = []  # (t, kind, status, seconds)
-        self.memory: list[tuple[float, dict[int, float]]] = []
+        self.memory: list[tuple[float, dict[int, tuple[float, float]]]] = []  # (t, pid: rss, pss)
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
@@ -80,8 +81,8 @@ class Soak:
         for t in pool:
             t.start()
         while any(t.is_alive() for t in pool):
-            rss = {pid: rss_mb(pid) for pid in self.server.worker_pids()}
-            self.memory.append((time.monotonic() - started, rss))
+            mem = {pid: (rss_mb(pid), pss_mb(pid)) for pid in self.server.worker_pids()}
+            self.memory.append((time.monotonic() - started, mem))
             for t in pool:
                 t.join(timeout=5)
 
@@ -94,10 +95,12 @@ class Soak:
             rows = [s for s in self.samples if lo <= s[0] < hi]
             lat = [s[3] for s in rows]
             rss: dict[int, list[float]] = {}
+            pss: dict[int, list[float]] = {}
             for t, sample in self.memory:
                 if lo <= t < hi:
-                    for pid, mb in sample.items():
-                        rss.setdefault(pid, []).append(mb)
+                    for pid, (r, p) in sample.items():
+                        rss.setdefault(pid, []).append(r)
+                        pss.setdefault(pid, []).append(p)
             out.append(
                 {
                     "minute": m + 1 if span == 60 else round(hi / 60, 2),
@@ -106,6 +109,7 @@ class Soak:
                     "p50_ms": round(1000 * percentile(lat, 50), 2),
                     "p99_ms": round(1000 * percentile(lat, 99), 2),
                     "worker_rss_mb": {pid: round(sum(v) / len(v), 1) for pid, v in rss.items()},
+                    "worker_pss_mb": {pid: round(sum(v) / len(v), 1) for pid, v in pss.items()},
                 }
             )
         return out

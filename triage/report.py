@@ -127,9 +127,6 @@ def department_load(session: Session, conds: list[Any], now: datetime) -> dict[s
     return load
 
 
-_department_load = department_load  # the name web/pages/dashboard.py uses today
-
-
 def build(
     session: Session,
     first: date,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import TriageError
-
-__all__ = ["mask_path", "run_gunicorn"]
+__all__ = ["mask_path", "metrics_dir", "run_gunicorn"]
 
 
 def run_gunicorn(
@@ -19,15 +19,9 @@ def run_gunicorn(
     from gunicorn.app.base import BaseApplication
 
     # Each worker writes its Prometheus figures here; /metrics adds them up.
-    prom = Path(conf["instance_dir"]) / "prometheus"
+    prom = metrics_dir(Path(conf["instance_dir"]))
     shutil.rmtree(prom, ignore_errors=True)
-    try:
-        prom.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise TriageError(
-            f"The instance folder {conf['instance_dir']} is not writable ({exc.strerror}); "
-            "the service keeps its database and runtime files there."
-        ) from exc
+    prom.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
 
     options = {
@@ -70,8 +64,23 @@ def run_gunicorn(
             )
             return create_app()
 
-    Server().run()
+    master = os.getpid()
+    try:
+        Server().run()
+    finally:
+        if os.getpid() == master:  # a worker's exit unwinds through here too
+            shutil.rmtree(prom, ignore_errors=True)
     return 0
+
+
+def metrics_dir(instance_dir: Path) -> Path:
+    """The workers' Prometheus files, in memory (/dev/shm) when the machine has it, one folder
+    per instance folder. Not in the instance folder: the files are memory-mapped, and when
+    that disk filled up every worker died of SIGBUS (benchmarks/fault_disk.py)."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    tag = hashlib.sha256(str(instance_dir.resolve()).encode()).hexdigest()[:12]
+    return base / f"triage-prometheus-{tag}"
 
 
 # Seven or more digits, maybe split by spaces or dashes: a phone, ID or card number.

@@ -35,8 +35,9 @@ def make_engine(url: str) -> Engine:
     # hide_parameters: SQL logged at DEBUG and database errors logged with their statement
     # would otherwise carry the texts and contacts being stored.
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split(":///", 1)[-1].split("?", 1)[0]
+        # A plain file path gets its folder; a file: URI (read-only opens) is taken as given.
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True

@@ -116,7 +116,7 @@ def _draw(name: str, where: dict[str, Any]) -> bytes:
             days = [first + timedelta(days=i) for i in range(where["days"])]
             report.volume_chart([(at.astimezone(zone).date(), c) for at, c in rows], days, path)
         elif name == "departments":
-            report.department_chart(report._department_load(session, conds, now), path)
+            report.department_chart(report.department_load(session, conds, now), path)
         else:
             head = name.removeprefix("confusion_")
             verdicts = stats.latest_corrections(session, conds)
