@@ -45,7 +45,7 @@ def exercise(call, intake: dict, reviewer: dict) -> str:
 
 def leaks(log: str, keys: list[dict]) -> list[str]:
     secrets = [h["Authorization"].split()[1] for h in keys]
-    secrets += [s.rsplit("_", 1)[1] for s in secrets]  # the random part alone
+    secrets += [s.split("_", 2)[2] for s in secrets]  # the random part alone (tk_PREFIX_RANDOM)
     return [s for s in [*secrets, PHONE, ID_NUMBER, EMAIL, "张三"] if s in log]
 
 

@@ -154,3 +154,10 @@ def test_far_off_dates_mean_no_bound_not_an_error(seeded, client, make_key):
     assert body["total"] == 6
     r = client.get("/v1/stats/hotspots?at=0001-01-01T00:00:00Z&window=9999w&baseline=9999w", headers=headers)
     assert r.status_code == 200 and r.get_json()["hotspots"] == []
+
+
+def test_query_dates_must_be_written_dates(client, make_key):
+    staff = make_key("reviewer")
+    assert client.get("/v1/stats/hotspots?at=1700000000", headers=staff).status_code == 400
+    assert client.get("/v1/stats/summary?from=20261101", headers=staff).status_code == 400
+    assert client.get("/v1/stats/summary?from=2026-11-01", headers=staff).status_code == 200

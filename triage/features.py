@@ -113,11 +113,13 @@ class Featurizer(TransformerMixin, BaseEstimator):
         all_val: list[np.ndarray] = []
         for (block, vec), offset in zip(self.vectorizers_, self.offsets_, strict=True):
             vocab = vec.vocabulary_
-            counts = Counter(t for t in analyzed[block] if t in vocab)
-            if not counts:
+            # Count in C first, then look up only the distinct terms.
+            known = [(vocab[t], c) for t, c in Counter(analyzed[block]).items() if t in vocab]
+            if not known:
                 continue
-            idx = np.fromiter((vocab[t] for t in counts), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            known.sort()  # index order, as in sklearn's CSR rows: both paths sum alike
+            idx = np.fromiter((i for i, _ in known), dtype=np.int64, count=len(known))
+            tf = np.fromiter((c for _, c in known), dtype=np.float64, count=len(known))
             val = (np.log(tf) + 1.0) * vec.idf_[idx]
             val /= np.sqrt(np.dot(val, val))
             all_idx.append(idx + offset)

@@ -368,8 +368,11 @@ class TriageModel(BaseEstimator):
         contrib = val * m.weights[idx, top]
         names = self._feature_names()
         chosen: list[str] = []
-        # Ties broken by feature index, so the fast and batch paths agree exactly.
-        for j in np.lexsort((idx, -contrib))[: self.n_reasons * 6]:
+        # Only the strongest few need ordering; ties broken by feature index, so the fast and
+        # batch paths (both in index order) agree exactly.
+        k = min(len(contrib), self.n_reasons * 6)
+        strongest = np.argpartition(-contrib, k - 1)[:k] if len(contrib) > k else np.arange(len(contrib))
+        for j in strongest[np.lexsort((idx[strongest], -contrib[strongest]))]:
             if contrib[j] <= 0 or len(chosen) == self.n_reasons:
                 break
             term = str(names[idx[j]]).replace(" ", "")

@@ -96,7 +96,13 @@ def gate(settings: dict[str, Any], session: Session, candidate: TriageModel) -> 
     active_dir = registry.resolve_model_dir({**settings, "model": ""}, session, exclude=candidate.version_)
     if active_dir is None:
         return GateResult(passed=True, reasons=["no active model to compare with"])
-    active = TriageModel.load(active_dir)
+    try:
+        active = TriageModel.load(active_dir)
+    except ModelRefused as exc:
+        # Nothing to be worse than: a model that loads beats one that cannot serve at all.
+        return GateResult(
+            passed=True, reasons=[f"the active model {active_dir.name} cannot be loaded ({exc})"]
+        )
     data = evaluation_data(settings, session)
     return compare(
         active,

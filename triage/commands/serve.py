@@ -11,7 +11,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4, help="threads per worker")
-    p.add_argument("--preload", action="store_true", help="load the app once before forking (less memory)")
+    p.add_argument(
+        "--preload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="load the app once before forking, so workers share its memory (default: on)",
+    )
     p.set_defaults(run=run)
 
 

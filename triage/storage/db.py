@@ -44,8 +44,16 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # connect_timeout: a black-holed database host answers 503 within seconds, not after
+    # gunicorn's worker timeout.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=5,
+        hide_parameters=True,
+        connect_args={"connect_timeout": 5},
     )
 
 

@@ -16,6 +16,14 @@ EventType = Literal["dispatched", "accepted", "replied", "closed"]
 Status = Literal["received", "dispatched", "accepted", "replied", "closed"]
 
 
+def dated_only(value: Any) -> Any:
+    """Query dates as written dates: pydantic would read a bare number as seconds since 1970,
+    which the spec (date / date-time) does not allow."""
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date such as 2026-11-01 (or 2026-11-01T00:00:00+08:00)")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -89,13 +97,7 @@ class TicketQuery(Strict):
     page: int = Field(1, ge=1, le=100_000)  # a bigger offset overflows SQLite's integer
     per_page: int | None = Field(None, ge=1, le=200)
 
-    @field_validator("since", mode="before")
-    @classmethod
-    def _date_time_only(cls, value: Any) -> Any:
-        # pydantic would read a bare number as seconds since 1970; the spec says date-time.
-        if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError("must be a date-time such as 2026-11-01T00:00:00+08:00")
-        return value
+    _since = field_validator("since", mode="before")(dated_only)
 
 
 # -- responses (documentation; handlers build plain dicts of these shapes) ---------------

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .schemas import Strict
+from .schemas import Strict, dated_only
 
 DURATION = re.compile(r"^([1-9][0-9]{0,3})([hdw])$")
 EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
@@ -35,6 +35,7 @@ class SummaryQuery(Strict):
     to: date | None = Field(None, description="Last day (local time), inclusive.")
     department: str | None = None
 
+    _written = field_validator("from_", "to", mode="before")(dated_only)
     _reach = field_validator("from_", "to")(_clamp)
 
 
@@ -44,6 +45,7 @@ class HotspotQuery(Strict):
     at: datetime | None = Field(None, description="End of the window (default: now).")
     department: str | None = None
 
+    _written = field_validator("at", mode="before")(dated_only)
     _reach = field_validator("at")(_clamp)
 
 
