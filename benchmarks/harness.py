@@ -84,16 +84,17 @@ def model_env(models_dir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def pg_schema(base_url: str = PG_URL) -> Iterator[str]:
-    """A throwaway schema on the local cluster, dropped afterwards."""
+def pg_schema(base_url: str = PG_URL, prefix: str = "drill") -> Iterator[str]:
+    """A throwaway schema on a PostgreSQL server, dropped afterwards (tests, benchmarks, drills)."""
     import sqlalchemy as sa
 
-    schema = f"drill_{secrets.token_hex(5)}"
+    schema = f"{prefix}_{secrets.token_hex(5)}"
     engine = sa.create_engine(base_url)
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base_url else "?"
     try:
-        yield f"{base_url}?options=-csearch_path%3D{schema}"
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from benchmarks.harness import texts  # noqa: E402
+from benchmarks.harness import pg_schema, texts  # noqa: E402
 from triage import repeats  # noqa: E402
 from triage import tickets as svc  # noqa: E402
 from triage.codes import new_code  # noqa: E402
@@ -179,20 +177,6 @@ def run(url: str, n: int, repeat: int) -> None:
 
 
 @contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    schema = f"bench_{secrets.token_hex(4)}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets stored first")
@@ -202,7 +186,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.tickets, args.repeat)
     if args.database_url:
-        with postgres_schema(args.database_url) as url:
+        with pg_schema(args.database_url, prefix="bench") as url:
             run(url, args.tickets, args.repeat)
     return 0
 

@@ -77,20 +77,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    import secrets
+    from benchmarks.harness import pg_schema
 
-    import sqlalchemy as sa
-
-    schema = f"t_{secrets.token_hex(6)}"
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with pg_schema(PG_URL, prefix="t") as url:
+        yield url
 
 
 @pytest.fixture()
