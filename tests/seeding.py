@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from triage.codes import new_code
 from triage.settings import PROJECT_ROOT
-from triage.storage import Database, upgrade
+from triage.storage.db import migrated_session
 from triage.storage.schema import Ticket
 from triage.text import prepare
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-@contextmanager
-def session_at(url: str) -> Iterator[Session]:
+def session_at(url: str):
     """A session on a migrated database."""
-    upgrade(url)
-    db = Database(url)
-    session = db.session()
-    try:
-        yield session
-    finally:
-        session.close()
-        db.dispose()
+    return migrated_session(url)
 
 
 def prediction(category: str, department: str, kind: str = "complaint", confidence: float = 0.9):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +34,11 @@ def existing_file(text: str) -> Path:
     return path
 
 
-@contextmanager
-def database_session(conf: dict[str, Any]) -> Iterator[Session]:
+def database_session(conf: dict[str, Any]) -> AbstractContextManager[Session]:
     """A session on the configured database, migrated first (so a fresh machine works)."""
-    from ..storage import Database
-    from ..storage.db import database_url, upgrade
+    from ..storage.db import database_url, migrated_session
 
-    url = database_url(conf)
-    upgrade(url)
-    db = Database(url)
-    session = db.session()
-    try:
-        yield session
-    finally:
-        session.close()
-        db.dispose()
+    return migrated_session(database_url(conf))
 
 
 def model_from(folder: str | None, conf: dict[str, Any]) -> TriageModel:

@@ -23,16 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import BadInput
     from ..keys import create_key, list_keys, revoke_key
     from ..settings import load_settings
-    from ..storage import Database
-    from ..storage.db import database_url, upgrade
-    from .common import say
+    from .common import database_session, say
 
     conf = load_settings()
-    url = database_url(conf)
-    upgrade(url)
-    db = Database(url)
-    session = db.session()
-    try:
+    with database_session(conf) as session:
         if args.action == "create":
             if args.department:
                 from pathlib import Path
@@ -53,7 +47,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             row = revoke_key(session, args.prefix)
             print(f"Revoked {row.prefix} ({row.name}).")
-    finally:
-        session.close()
-        db.dispose()
     return 0

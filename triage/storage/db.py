@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "alembic_config", "database_url", "upgrade"]
+__all__ = ["Database", "alembic_config", "database_url", "migrated_session", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -112,3 +114,17 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+@contextmanager
+def migrated_session(url: str) -> Iterator[Session]:
+    """A session on ``url`` after applying migrations (so a fresh machine works), for
+    commands and scripts that live outside a request."""
+    upgrade(url)
+    db = Database(url)
+    session = db.session()
+    try:
+        yield session
+    finally:
+        session.close()
+        db.dispose()
