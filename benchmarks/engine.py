@@ -38,11 +38,11 @@ def texts_of_length(n: int, corpus: list[str], count: int = 200) -> list[str]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the active model)")
     parser.add_argument("--repeat", type=int, default=2000, help="timed calls per length")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from triage.registry import resolve_model_dir
     from triage.settings import load_settings

@@ -5,9 +5,10 @@ of model_events, and workers follow it): a truncated artifact, an artifact of ga
 card hash was "fixed" to match, and a folder with no artifact. Each must be refused by
 `triage models promote` with one sentence; the same versions forced into model_events (as
 if a folder were damaged after promotion) must be refused by the workers, which keep serving
-the model they have; a restart with a damaged active version must come up on the last good
-one. A steady /v1/triage load runs throughout and must see no errors. Prints PASS/FAIL with
-figures; exits non-zero on FAIL.
+the model they have; a good version must then pass the promotion gate without --force,
+judged against the version the workers fell back to; a restart with a damaged active version
+must come up on the last good one. A steady /v1/triage load runs throughout and must see no
+errors. Prints PASS/FAIL with figures; exits non-zero on FAIL.
 
     .venv/bin/python -m benchmarks.fault_model
 """
@@ -158,9 +159,12 @@ def drill(work: Path) -> dict[str, Any]:
             result["served_while_damaged_active"] = sorted(map(str, load.served_since(mark)))
             status, _, _ = Client(server.port).call("GET", "/readyz")
             result["readyz_while_damaged_active"] = status
-            done = cli(full, "models", "promote", names["B"], "--force")
+            # No --force: the gate must judge B against A, the version the workers fell back to.
+            done = cli(full, "models", "promote", names["B"])
             result["promote_good_exit"] = done.returncode
             result["promote_good_message"] = (done.stderr.strip().splitlines() or [""])[-1][:200]
+            gate_lines = [line for line in done.stderr.splitlines() if line.startswith("gate: ")]
+            result["promote_good_gate"] = (gate_lines or [""])[0][:600]
             result["good_promotion_served"] = wait_for(load, names["B"])
             force_active(env, names["truncated"])
         result["triage_statuses_before_restart"] = count(load.seen)
@@ -194,8 +198,10 @@ def checks(r: dict[str, Any]) -> dict[str, bool]:
         "workers keep serving the old model when a damaged one is made active": (
             r["served_while_damaged_active"] == [names["A"]] and r["readyz_while_damaged_active"] == 200
         ),
-        "a good version can then be promoted and is served": (
-            r["promote_good_exit"] == 0 and r["good_promotion_served"]
+        "a good version can then be promoted without --force, judged against the fallback": (
+            r["promote_good_exit"] == 0
+            and r["promote_good_gate"].startswith(f"gate: compared with {names['A']}")
+            and r["good_promotion_served"]
         ),
         "a restart with a damaged active version serves the last good one": (
             r["served_after_restart"] == [last_good]

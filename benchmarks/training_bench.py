@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         ratio = row["fit_s"] / base
         print(f"{row['scale']}x  {row['rows']:>6} rows  fit {row['fit_s']:>6.1f} s  ({ratio:.2f}x)")
+    print(json.dumps(rows))
     return 0
 
 

@@ -21,6 +21,18 @@ def submit(client, headers, text):
     return r.get_json()
 
 
+def queue(client, headers):
+    """The review queue's items, held to its declared response: each field declared, of its type."""
+    from triage.web.schemas import QueueItem, ReviewQueue
+
+    r = client.get("/v1/review/queue", headers=headers)
+    assert r.status_code == 200
+    items = r.get_json()["items"]
+    ReviewQueue.model_validate(r.get_json())
+    assert all(set(item) == set(QueueItem.model_fields) for item in items)
+    return items
+
+
 def full(client, code, headers):
     return client.get(f"/v1/tickets/{code}/full", headers=headers).get_json()
 
@@ -28,7 +40,7 @@ def full(client, code, headers):
 def test_unsure_tickets_queue_most_uncertain_first(client, intake, reviewer):
     for text in (VAGUE, "有个事情想问问", "营业执照怎么办理需要什么材料"):
         submit(client, intake, text)
-    items = client.get("/v1/review/queue", headers=reviewer).get_json()["items"]
+    items = queue(client, reviewer)
     assert items, "vague messages to a small model must need review"
     uncertain = [i for i in items if i["review_reason"] == "uncertain"]
     assert [i["margin"] for i in uncertain] == sorted(i["margin"] for i in uncertain)
@@ -47,7 +59,7 @@ def test_a_share_of_confident_tickets_is_sampled_for_quality_control(app_config)
         session = app.extensions["triage.db"].session()
         _, secret = create_key(session, "reviewer", "r")
         session.close()
-    items = client.get("/v1/review/queue", headers={"Authorization": f"Bearer {secret}"}).get_json()["items"]
+    items = queue(client, {"Authorization": f"Bearer {secret}"})
     assert [i["code"] for i in items] == [code]
     assert items[0]["review_reason"] in ("uncertain", "quality_check")
     app.extensions["triage.db"].dispose()
@@ -74,8 +86,8 @@ def test_corrections_append_and_routing_follows_the_latest(client, intake, revie
     assert history[0]["predicted"]["category"] == predicted.get("suggested", predicted["label"])
     assert history[0]["model_version"] == ticket["routing"]["model_version"]
     assert all(c["by"] for c in history)
-    queue = client.get("/v1/review/queue", headers=reviewer).get_json()["items"]
-    assert code not in {i["code"] for i in queue}, "a verified ticket leaves the queue"
+    waiting = queue(client, reviewer)
+    assert code not in {i["code"] for i in waiting}, "a verified ticket leaves the queue"
 
 
 def test_confirming_is_a_correction_that_agrees(client, intake, reviewer):
@@ -122,8 +134,8 @@ def test_send_back_reroutes_and_two_send_backs_go_to_the_fallback(client, intake
     )
     body = r.get_json()
     assert body["routed_to"] == "general_office" and body["review_reason"] == "returned_twice"
-    queue = client.get("/v1/review/queue", headers=reviewer).get_json()["items"]
-    assert queue[0]["code"] == code, "twice returned tickets top the queue"
+    waiting = queue(client, reviewer)
+    assert waiting[0]["code"] == code, "twice returned tickets top the queue"
     record = full(client, code, reviewer)
     assert [r["department"] for r in record["returns"]] == [holder, suggested]
     assert record["status"] == "dispatched"

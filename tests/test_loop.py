@@ -62,6 +62,22 @@ def active(app):
         session.close()
 
 
+def train_worse(project: Path) -> Path:
+    """A model trained on 18 one-word messages: clearly worse than the project's."""
+    worse = project / "worse.csv"
+    with open(worse, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "category", "department", "kind"])
+        for i, short in enumerate(["营业执照", "排队", "社保", "发票", "注销", "预约"] * 3):
+            dept = "general_office" if i % 2 else "tax_bureau"
+            writer.writerow(
+                [f"w{i}", short, "other" if i % 2 else "tax", dept, ("complaint", "suggestion")[i % 2]]
+            )
+    worse_dir = project / "models" / "00000000-000000-worse"
+    assert main(["train", "--data", str(worse), "--out", str(worse_dir)]) == 0
+    return worse_dir
+
+
 def test_the_review_loop_end_to_end(project, capsys):
     from triage.web import create_app
 
@@ -108,17 +124,7 @@ def test_the_review_loop_end_to_end(project, capsys):
     assert now.get("suggested", now["label"]) == target
 
     # 5. A deliberately worse candidate is refused by the gate and changes nothing.
-    worse = project / "worse.csv"
-    with open(worse, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "text", "category", "department", "kind"])
-        for i, short in enumerate(["营业执照", "排队", "社保", "发票", "注销", "预约"] * 3):
-            dept = "general_office" if i % 2 else "tax_bureau"
-            writer.writerow(
-                [f"w{i}", short, "other" if i % 2 else "tax", dept, ("complaint", "suggestion")[i % 2]]
-            )
-    worse_dir = project / "models" / "00000000-000000-worse"
-    assert main(["train", "--data", str(worse), "--out", str(worse_dir)]) == 0
+    worse_dir = train_worse(project)
     capsys.readouterr()
     assert main(["models", "promote", worse_dir.name]) == 1
     assert "gate REFUSED" in capsys.readouterr().err
@@ -155,6 +161,68 @@ def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, c
     assert holder.refresh() is False
     assert holder.version == serving
     assert app.test_client().post("/v1/triage", json={"text": VAGUE[0]}).status_code == 200
+    app.extensions["triage.db"].dispose()
+
+
+def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(project, capsys):
+    from triage.model import TriageModel
+    from triage.persist import read_card
+    from triage.web import create_app
+
+    assert main(["train"]) == 0
+    app = create_app()
+    first = active(app)
+    models = project / "models"
+    # Good versions of the same quality as the first: re-saved copies under new names.
+    damaged, same, also_same = (f"{first[:-4]}{suffix}" for suffix in ("dmgd", "same", "also"))
+    good = TriageModel.load(models / first)
+    for version in (damaged, same, also_same):
+        good.version_ = version
+        good.save(models / version)
+    worse = train_worse(project).name
+    assert main(["models", "promote", damaged]) == 0
+
+    def truncate(version: str) -> None:
+        artifact = models / version / "model.joblib"
+        artifact.write_bytes(artifact.read_bytes()[:1000])
+
+    truncate(damaged)  # after its promotion
+    restarted = create_app()  # a worker starting now serves the newest earlier version that loads
+    assert restarted.extensions["triage.models"].version == first
+    restarted.extensions["triage.db"].dispose()
+    capsys.readouterr()
+
+    # A worse candidate is still refused, judged against the fallback.
+    assert main(["models", "promote", worse]) == 1
+    err = capsys.readouterr().err
+    assert f"compared with {first}, the newest earlier version that loads" in err
+    assert f"the active model {damaged} cannot be loaded" in err
+    assert "gate REFUSED" in err
+    assert active(app) == damaged
+
+    # One as good as the fallback is promoted without --force.
+    assert main(["models", "promote", same]) == 0
+    err = capsys.readouterr().err
+    assert f"compared with {first}" in err and "gate PASSED" in err
+    assert active(app) == same
+    assert read_card(models / same)["promotions"][-1]["compared_with"] == first
+
+    # --force promotes past a refusal judged against the fallback, and says so in the card.
+    truncate(same)
+    assert main(["models", "promote", worse, "--force"]) == 0
+    err = capsys.readouterr().err
+    assert f"compared with {first}" in err and "gate REFUSED" in err
+    assert active(app) == worse
+    assert read_card(models / worse)["promotions"][-1]["forced"] is True
+
+    # With no version in the history that loads, there is nothing to be worse than.
+    truncate(worse)
+    truncate(first)
+    assert main(["models", "promote", also_same]) == 0
+    err = capsys.readouterr().err
+    assert "nothing to compare with" in err and "gate PASSED" in err
+    assert f"{first} cannot be loaded" in err
+    assert active(app) == also_same
     app.extensions["triage.db"].dispose()
 
 

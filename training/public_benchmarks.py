@@ -118,11 +118,11 @@ def fasttext_run(train: list[dict], test: list[dict], target: str) -> dict[str, 
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="tipdm,haikou")
     parser.add_argument("--skip-baseline", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):

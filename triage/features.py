@@ -7,8 +7,8 @@ analyzers are module-level callables: they pickle, and hold no jieba object.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +21,7 @@ from .text import tokenize
 __all__ = ["Featurizer"]
 
 Analyzed = tuple[list[str], list[str]]
+Lookup = tuple[int, Callable[[str], int | None], int]  # block, term -> column, first column
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -107,26 +108,41 @@ class Featurizer(TransformerMixin, BaseEstimator):
     # -- one document without sklearn's per-call overhead --------------------------------
     def transform_one(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices, values) of one document's row; equal to ``transform([doc])``'s row."""
-        check_is_fitted(self, "vectorizers_")
+        lookups, idf, bounds = self._scoring_tables()
         analyzed = self.analyze(doc)
-        all_idx: list[np.ndarray] = []
-        all_val: list[np.ndarray] = []
-        for (block, vec), offset in zip(self.vectorizers_, self.offsets_, strict=True):
-            vocab = vec.vocabulary_
-            # Count in C first, then look up only the distinct terms.
-            known = [(vocab[t], c) for t, c in Counter(analyzed[block]).items() if t in vocab]
-            if not known:
-                continue
-            known.sort()  # index order, as in sklearn's CSR rows: both paths sum alike
-            idx = np.fromiter((i for i, _ in known), dtype=np.int64, count=len(known))
-            tf = np.fromiter((c for _, c in known), dtype=np.float64, count=len(known))
-            val = (np.log(tf) + 1.0) * vec.idf_[idx]
-            val /= np.sqrt(np.dot(val, val))
-            all_idx.append(idx + offset)
-            all_val.append(val)
-        if not all_idx:
+        ids: list[int] = []
+        for block, get, offset in lookups:
+            found = [j for j in map(get, analyzed[block]) if j is not None]
+            ids += [j + offset for j in found] if offset else found
+        if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return np.concatenate(all_idx), np.concatenate(all_val)
+        # Sorted, as in sklearn's CSR rows, so both paths sum in the same order.
+        idx, tf = np.unique(np.array(ids, dtype=np.int64), return_counts=True)
+        val = (np.log(tf) + 1.0) * idf[idx]
+        for part in np.split(val, np.searchsorted(idx, bounds)):
+            if len(part):
+                part /= np.sqrt(np.dot(part, part))  # l2 per block, in place (a view of val)
+        return idx, val
+
+    def _scoring_tables(self) -> tuple[list[Lookup], np.ndarray, np.ndarray]:
+        """Per block its term lookup and first column, the stacked idf and the blocks' first
+        columns: built once, so one document costs one pass and one np.unique."""
+        tables = self.__dict__.get("_tables")
+        if tables is None:
+            check_is_fitted(self, "vectorizers_")
+            lookups = [
+                (block, vec.vocabulary_.get, offset)
+                for (block, vec), offset in zip(self.vectorizers_, self.offsets_, strict=True)
+            ]
+            idf = np.concatenate([vec.idf_ for _, vec in self.vectorizers_])
+            tables = (lookups, idf, np.asarray(self.offsets_[1:], dtype=np.int64))
+            self._tables = tables
+        return tables
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_tables", None)  # derived from the vectorizers; rebuilt on first use
+        return state
 
     def feature_names(self) -> np.ndarray:
         check_is_fitted(self, "vectorizers_")

@@ -19,10 +19,12 @@ class GateResult:
     passed: bool
     reasons: list[str] = field(default_factory=list)
     heads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    compared_with: str | None = None  # the version judged against; None when there was none
+    note: str = ""  # which version was compared, and why that one
 
     def table(self) -> str:
         """Per-class comparison, printed whether the gate passes or not."""
-        lines = []
+        lines = [f"gate: {self.note}"] if self.note else []
         for head, h in self.heads.items():
             lines.append(
                 f"{head}: macro-F1 {h['active']['macro_f1']:.3f} -> {h['candidate']['macro_f1']:.3f} "

@@ -70,6 +70,7 @@ class HeadModel:
             intercept = np.array([0.0, intercept[0]])
         self.weights = coef.T  # (n_features, n_classes), C-contiguous view
         self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.labels = [str(c) for c in self.classes]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -78,14 +79,17 @@ class HeadModel:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("weights", None)  # derived from clf; rebuilt on load
+        state.pop("labels", None)
         return state
 
     def scores(self, X: Any) -> np.ndarray:
         s = self.clf.decision_function(X)
         return np.column_stack([np.zeros_like(s), s]) if s.ndim == 1 else s
 
-    def scores_one(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
-        return val @ self.weights[idx] + self.intercept
+    def scores_one(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One document's scores, and the weight rows of its features (reused for reasons)."""
+        rows = self.weights[idx]
+        return val @ rows + self.intercept, rows
 
     def name_of(self, label: str) -> str:
         return self.names.get(label, label)
@@ -286,8 +290,10 @@ class TriageModel(BaseEstimator):
         self._check()
         doc = as_document(item)
         idx, val = self.featurizer_.transform_one(doc)
-        scores = {h: m.scores_one(idx, val) for h, m in self.heads_.items()}
-        return self._explain(idx, val, scores, getattr(self, "verified_", {}).get(doc))
+        scored = {h: m.scores_one(idx, val) for h, m in self.heads_.items()}
+        scores = {h: s for h, (s, _) in scored.items()}
+        rows = {h: r for h, (_, r) in scored.items()}
+        return self._explain(idx, val, scores, getattr(self, "verified_", {}).get(doc), rows)
 
     def route_many(self, items: Sequence[Item]) -> list[dict[str, Any]]:
         """Prediction objects for many texts at once (batch path; same results as route)."""
@@ -309,35 +315,34 @@ class TriageModel(BaseEstimator):
         val: np.ndarray,
         scores: Mapping[str, np.ndarray],
         verified: Mapping[str, str] | None = None,
+        rows: Mapping[str, np.ndarray] | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         flagged = False
         for head, m in self.heads_.items():
-            proba = cal.softmax(scores[head], m.temperature)
-            order = np.argsort(-proba, kind="stable")
-            top = int(order[0])
-            label = str(m.classes[top])
-            confident = bool(proba[top] >= m.review["threshold"])
+            # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
+            p = cal.softmax(scores[head], m.temperature).tolist()
+            order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
+            top = order[0]
+            label = m.labels[top]
+            confident = p[top] >= m.review["threshold"]
 
-            def entry(i: int, m: HeadModel = m, proba: np.ndarray = proba) -> dict[str, Any]:
-                lab = str(m.classes[i])
-                return {
-                    "label": lab,
-                    "name": m.name_of(lab),
-                    "confidence": round(float(proba[i]), 4),
-                }
+            def entry(i: int, m: HeadModel = m, p: list[float] = p) -> dict[str, Any]:
+                lab = m.labels[i]
+                return {"label": lab, "name": m.name_of(lab), "confidence": round(p[i], 4)}
 
-            cands = [entry(int(i)) for i in order if proba[i] >= 1.0 - m.conformal_q]
+            cut = 1.0 - m.conformal_q
+            cands = [entry(i) for i in order if p[i] >= cut]
             out = {
                 **entry(top),
-                "alternatives": [entry(int(i)) for i in order[1:4]],
+                "alternatives": [entry(i) for i in order[1:4]],
                 "candidates": cands or [entry(top)],
-                "reasons": self._reasons(idx, val, m, top),
+                "reasons": self._reasons(idx, val, m, top, None if rows is None else rows[head]),
                 "needs_review": not confident,
             }
             fallback = (self.fallback or {}).get(head)
             if verified and head in verified:
-                out.update(self._verified_entry(m, proba, verified[head]))
+                out.update(self._verified_entry(m, np.asarray(p), verified[head]))
                 confident = True
             elif not confident and fallback and fallback != label:
                 out.update(label=fallback, name=m.name_of(fallback), fallback=True, suggested=label)
@@ -362,31 +367,39 @@ class TriageModel(BaseEstimator):
         mine = {"label": label, "name": m.name_of(label), "confidence": 1.0}
         return {**mine, "alternatives": others, "candidates": [mine], "needs_review": False, "verified": True}
 
-    def _reasons(self, idx: np.ndarray, val: np.ndarray, m: HeadModel, top: int) -> list[str]:
+    def _reasons(
+        self, idx: np.ndarray, val: np.ndarray, m: HeadModel, top: int, rows: np.ndarray | None = None
+    ) -> list[str]:
         if not len(idx):
             return []
-        contrib = val * m.weights[idx, top]
-        names = self._feature_names()
+        contrib = val * (m.weights[idx, top] if rows is None else rows[:, top])
+        names, shown = self._feature_names()
         chosen: list[str] = []
         # Only the strongest few need ordering; ties broken by feature index, so the fast and
         # batch paths (both in index order) agree exactly.
         k = min(len(contrib), self.n_reasons * 6)
         strongest = np.argpartition(-contrib, k - 1)[:k] if len(contrib) > k else np.arange(len(contrib))
-        for j in strongest[np.lexsort((idx[strongest], -contrib[strongest]))]:
-            if contrib[j] <= 0 or len(chosen) == self.n_reasons:
+        ranked = strongest[np.lexsort((idx[strongest], -contrib[strongest]))]
+        for j, weight in zip(idx[ranked].tolist(), contrib[ranked].tolist(), strict=True):
+            if weight <= 0 or len(chosen) == self.n_reasons:
                 break
-            term = str(names[idx[j]]).replace(" ", "")
-            if len(term) < 2 or not _readable(term) or any(term in c or c in term for c in chosen):
+            if not shown[j]:
+                continue
+            term = str(names[j]).replace(" ", "")
+            if any(term in c or c in term for c in chosen):
                 continue
             chosen.append(term)
         return chosen
 
-    def _feature_names(self) -> np.ndarray:
-        names = getattr(self, "_names_cache", None)
-        if names is None:
+    def _feature_names(self) -> tuple[np.ndarray, np.ndarray]:
+        """Feature names, and which of them may be shown as a reason (computed once)."""
+        cached = getattr(self, "_names_cache", None)
+        if cached is None:
             names = self.featurizer_.feature_names()
-            self._names_cache = names
-        return names
+            terms = (str(n).replace(" ", "") for n in names)
+            shown = np.fromiter((len(t) >= 2 and _readable(t) for t in terms), dtype=bool, count=len(names))
+            cached = self._names_cache = (names, shown)
+        return cached
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -4,26 +4,31 @@ every process and server sharing the database follows it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import BadInput
+from .errors import BadInput, ModelRefused
 from .persist import CARD
 from .storage.schema import ModelEvent
 
 __all__ = [
     "active_version",
     "ensure_active",
+    "first_loadable",
     "history",
     "latest_version",
     "list_versions",
     "record",
     "resolve_model_dir",
     "rollback_target",
+    "serving_order",
 ]
+
+T = TypeVar("T")
 
 
 def list_versions(models_dir: Path) -> list[str]:
@@ -96,3 +101,34 @@ def resolve_model_dir(
         on_disk = [v for v in list_versions(models_dir) if v != exclude]
         version = on_disk[-1] if on_disk else None
     return models_dir / version if version else None
+
+
+def serving_order(settings: dict[str, Any], session: Session, exclude: str | None = None) -> list[Path]:
+    """The folders a worker tries when it starts, in order: what ``resolve_model_dir`` names
+    (normally the active version), then each earlier version of the registry history, newest
+    first. The first one that loads is the model served, so the promotion gate compares a
+    candidate with that one too."""
+    first = resolve_model_dir(settings, session, exclude=exclude)
+    if first is None:
+        return []
+    models_dir = Path(settings["models_dir"])
+    folders = [first]
+    for event in reversed(history(session)):
+        folder = models_dir / event.version
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def first_loadable(
+    folders: list[Path], load: Callable[[Path], T]
+) -> tuple[T | None, Path | None, dict[str, ModelRefused]]:
+    """(the first of ``folders`` that ``load`` accepts, its folder, why each one before it
+    was refused by version); (None, None, refusals) when none loads."""
+    refused: dict[str, ModelRefused] = {}
+    for folder in folders:
+        try:
+            return load(folder), folder, refused
+        except ModelRefused as exc:
+            refused[folder.name] = exc
+    return None, None, refused

@@ -92,26 +92,46 @@ def retrain(
     return model, folder
 
 
+def _load_checked(folder: Path) -> TriageModel:
+    """Load and route one text, as a worker does before it serves a model."""
+    model = TriageModel.load(folder)
+    model.route("加载检查")
+    return model
+
+
 def gate(settings: dict[str, Any], session: Session, candidate: TriageModel) -> GateResult:
-    active_dir = registry.resolve_model_dir({**settings, "model": ""}, session, exclude=candidate.version_)
-    if active_dir is None:
-        return GateResult(passed=True, reasons=["no active model to compare with"])
-    try:
-        active = TriageModel.load(active_dir)
-    except ModelRefused as exc:
-        # Nothing to be worse than: a model that loads beats one that cannot serve at all.
+    """Compare ``candidate`` with the model the workers serve: the active version or, when it
+    cannot be loaded, the newest earlier version that can, which is what they fall back to.
+    With none that loads there is nothing to be worse than, and the gate passes."""
+    folders = registry.serving_order({**settings, "model": ""}, session, exclude=candidate.version_)
+    baseline, folder, refused = registry.first_loadable(folders, _load_checked)
+    why = [f"{version} cannot be loaded ({str(exc).rstrip('.')})" for version, exc in refused.items()]
+    if baseline is None or folder is None:
+        if not folders:
+            return GateResult(passed=True, note="nothing to compare with: there is no active model yet.")
         return GateResult(
-            passed=True, reasons=[f"the active model {active_dir.name} cannot be loaded ({exc})"]
+            passed=True,
+            note="nothing to compare with, so the candidate passes: no version in the registry "
+            f"history loads: {'; '.join(why)}.",
         )
+    if why:
+        note = (
+            f"compared with {folder.name}, the newest earlier version that loads, which the workers "
+            f"fall back to: the active model {'; '.join(why)}."
+        )
+    else:
+        note = f"compared with the active model {folder.name}."
     data = evaluation_data(settings, session)
-    return compare(
-        active,
+    result = compare(
+        baseline,
         candidate,
         data.items,
         data.labels,
         settings["gate_max_f1_drop"],
         settings["gate_max_recall_drop"],
     )
+    result.compared_with, result.note = folder.name, note
+    return result
 
 
 def promote(
@@ -129,8 +149,7 @@ def promote(
     if not folder.is_dir():
         raise BadInput(f"No model version {version} in {settings['models_dir']}.")
     try:
-        candidate = TriageModel.load(folder)
-        candidate.route("加载检查")
+        candidate = _load_checked(folder)
     except ModelRefused as exc:
         raise ModelRefused(f"Refusing to promote {version}: {exc}") from exc
     before = registry.resolve_model_dir({**settings, "model": ""}, session, exclude=version)
@@ -144,7 +163,12 @@ def promote(
         note = "forced past the gate: " + "; ".join(result.reasons) if not result.passed else None
         _mark_card(
             folder,
-            {"promoted_by": actor, "forced": bool(force and not result.passed), "gate": note},
+            {
+                "promoted_by": actor,
+                "forced": bool(force and not result.passed),
+                "gate": note,
+                "compared_with": result.compared_with,
+            },
         )
     else:
         note = None

@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 
+from .segment import lcut_no_hmm
+
 __all__ = [
     "MAX_CHARS",
     "PLACEHOLDERS",
@@ -147,6 +149,16 @@ def _is_punct(token: str) -> bool:
     return all(unicodedata.category(ch)[0] in "PSZC" for ch in token)
 
 
+@lru_cache(maxsize=8192)
+def _word(token: str) -> tuple[str, str]:
+    """A jieba token as (lower-cased, feature): the feature is "" for punctuation and space,
+    "0" for a number. Cached: tokens repeat, and the checks cost more than the lookup."""
+    low = token.strip().lower()
+    if not low or _is_punct(low):
+        return low, ""
+    return low, "0" if _DIGITS.match(low) else low
+
+
 def tokenize(text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] = frozenset()) -> list[str]:
     """Words of a prepared text: jieba segments, placeholders kept whole, digits folded to 0.
 
@@ -161,9 +173,8 @@ def tokenize(text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] 
         if piece.startswith("[") and piece in PLACEHOLDERS:
             words.append(piece)
             continue
-        for token in tk.lcut(piece, HMM=False):
-            token = token.strip().lower()
-            if not token or token in stopwords or _is_punct(token):
-                continue
-            words.append("0" if _DIGITS.match(token) else token)
+        for token in lcut_no_hmm(tk, piece):
+            low, word = _word(token)
+            if word and low not in stopwords:
+                words.append(word)
     return words

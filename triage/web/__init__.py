@@ -111,4 +111,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     # The spec at the conventional address; the docs page is /docs/.
     problems.document(app.api_doc)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
+    from .fastpath import TriageFastPath
+
+    app.wsgi_app = TriageFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -52,10 +52,15 @@ def public(func: F) -> F:
 
 
 def presented_key() -> str | None:
-    auth = request.headers.get("Authorization", "")
+    return key_of(request.headers.get("Authorization"), request.headers.get("X-API-Key"))
+
+
+def key_of(authorization: str | None, api_key_header: str | None) -> str | None:
+    """The secret a client sent: `Authorization: Bearer <key>`, else `X-API-Key`."""
+    auth = authorization or ""
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return request.headers.get("X-API-Key") or None
+    return api_key_header or None
 
 
 def check_request() -> None:
@@ -113,12 +118,20 @@ def _forget_keys(*_args: Any) -> None:
         _cache.clear()
 
 
-def _known_key(secret: str) -> KeyInfo | None:
-    digest, now = hash_key(secret), time.monotonic()
-    hit = _cache.get(digest)
-    if hit is not None and hit[0] > now and hit[1] == _generation:
+def remembered_key(secret: str) -> KeyInfo | None:
+    """The key if this process checked it against the database within KEY_CACHE_SECONDS and
+    has revoked nothing since; None means: ask the database."""
+    hit = _cache.get(hash_key(secret))
+    if hit is not None and hit[0] > time.monotonic() and hit[1] == _generation:
         return hit[2]
-    generation = _generation
+    return None
+
+
+def _known_key(secret: str) -> KeyInfo | None:
+    remembered = remembered_key(secret)
+    if remembered is not None:
+        return remembered
+    digest, now, generation = hash_key(secret), time.monotonic(), _generation
     row = find_key(db_session(), secret)
     if row is None:
         return None  # unknown keys are not remembered: a key created a moment ago works

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ModelRefused
 from ..model import TriageModel
-from ..registry import active_version, history, resolve_model_dir
+from ..registry import active_version, first_loadable, serving_order
 
 __all__ = ["ModelHolder"]
 
@@ -45,19 +45,15 @@ class ModelHolder:
     def load_initial(self) -> None:
         """The active version; if it cannot load, the newest earlier one that can."""
         with self.sessions() as session:
-            first = resolve_model_dir(self.settings, session)
-            earlier = [e.version for e in reversed(history(session))]
-        if first is None:
+            folders = serving_order(self.settings, session)
+        if not folders:
             raise ModelRefused("No trained model: run `triage train` (or `triage serve`, which trains one).")
-        models_dir = Path(self.settings["models_dir"])
-        for folder in [first, *(models_dir / v for v in earlier)]:
-            try:
-                self.swap_to(folder)
-                return
-            except ModelRefused as exc:
-                self.refused.add(folder.name)
-                log.error("model %s refused: %s", folder.name, exc)
-        raise ModelRefused(f"No model in {models_dir} could be loaded.")
+        model, _, refused = first_loadable(folders, self.swap_to)
+        for version, exc in refused.items():
+            self.refused.add(version)
+            log.error("model %s refused: %s", version, exc)
+        if model is None:
+            raise ModelRefused(f"No model in {self.settings['models_dir']} could be loaded.")
 
     def swap_to(self, folder: Path) -> TriageModel:
         """Load and warm ``folder`` completely, then publish it in one assignment."""

@@ -16,7 +16,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-__all__ = ["install", "metrics_response", "record_prediction"]
+__all__ = ["count_request", "install", "metrics_response", "record_prediction"]
 
 REQUESTS = Counter("triage_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
 LATENCY = Histogram(
@@ -33,6 +33,13 @@ def record_prediction(prediction: dict) -> None:
     PREDICTIONS.labels(prediction["category"]["label"], str(prediction["needs_review"]).lower()).inc()
 
 
+def count_request(endpoint: str, method: str, status: int, started: float | None) -> None:
+    """One answered request (``started``: its time.perf_counter() at arrival, if known)."""
+    REQUESTS.labels(endpoint, method, str(status)).inc()
+    if started is not None:
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
@@ -40,10 +47,7 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _count(response: Response) -> Response:
-        endpoint = request.endpoint or "unknown"
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-        if "started" in g:
-            LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+        count_request(request.endpoint or "unknown", request.method, response.status_code, g.get("started"))
         return response
 
 

@@ -12,7 +12,7 @@ from .. import tickets as svc
 from .access import access, actor
 from .problems import ApiError
 from .routes_tickets import find_ticket
-from .schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn
+from .schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn, ReviewQueue
 from .state import db_session, models, settings
 
 bp = APIBlueprint(
@@ -41,7 +41,7 @@ def known_labels() -> dict[str, list[str]]:
     return {h: [str(c) for c in m.classes] for h, m in model.heads_.items()}
 
 
-@bp.get("/review/queue")
+@bp.get("/review/queue", responses={200: ReviewQueue})
 @access("reviewer")
 def review_queue(query: QueueQuery) -> dict[str, Any]:
     """Tickets needing a person, most uncertain first, with quality-control samples marked."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
@@ -10,6 +10,9 @@ from .access import access
 from .problems import ApiError
 from .schemas import BatchIn, BatchOut, PredictionOut, Problem, TriageIn
 from .state import models, settings
+
+if TYPE_CHECKING:
+    from ..model import TriageModel
 
 bp = APIBlueprint(
     "triage",
@@ -25,7 +28,12 @@ bp = APIBlueprint(
 @access("intake", open_setting="open_intake")
 def triage_one(body: TriageIn) -> dict[str, Any]:
     """Route one message: category, department and kind with confidence and reasons."""
-    return models().get().route({"text": body.text, "title": body.title})
+    return prediction(models().get(), body)
+
+
+def prediction(model: TriageModel, body: TriageIn) -> dict[str, Any]:
+    """The answer to POST /v1/triage; the fast path (fastpath.py) gives the same one."""
+    return model.route({"text": body.text, "title": body.title})
 
 
 @bp.post("/triage/batch", responses={200: BatchOut})

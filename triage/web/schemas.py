@@ -237,6 +237,25 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
+class QueueItem(TicketSummary):
+    review_reason: Literal["returned_twice", "returned", "uncertain", "quality_check"] = Field(
+        description="Why it waits for a person; the queue is ordered by this, in this order."
+    )
+    quality_check: bool = Field(description="A confident ticket sampled at random to measure accuracy.")
+    uncertain_heads: list[Literal["category", "department", "kind"]] = Field(
+        description="The heads whose confidence is below their threshold."
+    )
+    margin: float = Field(
+        description="Smallest top-two confidence gap of the uncertain heads (of all heads when none "
+        "is); within a review reason, smaller comes first."
+    )
+    returns: int = Field(ge=0, description="Times a department sent it back (退单).")
+
+
+class ReviewQueue(BaseModel):
+    items: list[QueueItem]
+
+
 class QueueQuery(Strict):
     head: Literal["category", "department", "kind"] | None = None
     department: str | None = None

@@ -1,0 +1,149 @@
+"""The fast path for POST /v1/triage must answer exactly as Flask would, and leave every
+other request (and every error) to Flask."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import texts
+
+
+@pytest.fixture()
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"  # the fast path never touches the database
+
+
+@contextlib.contextmanager
+def flask_only(app) -> Iterator[None]:
+    """Serve with the fast path taken out, as the app was before it."""
+    fast = app.wsgi_app
+    app.wsgi_app = fast.inner
+    try:
+        yield
+    finally:
+        app.wsgi_app = fast
+
+
+def answer(client, **kwargs) -> tuple[int, dict[str, str], bytes]:
+    r = client.post("/v1/triage", **kwargs)
+    return r.status_code, dict(r.headers), r.data
+
+
+def both(app, client, **kwargs) -> tuple[tuple, tuple]:
+    fast = answer(client, **kwargs)
+    with flask_only(app):
+        slow = answer(client, **kwargs)
+    return fast, slow
+
+
+def test_valid_requests_are_answered_byte_for_byte_as_flask_would(app, client, make_key):
+    key = make_key("intake")
+    bodies = [{"text": t} for t in texts(40, seed=3)]
+    bodies += [
+        {"text": "营业执照地址变更要带什么", "title": "咨询"},
+        {"text": "食品許可證現場核查", "title": None},
+    ]
+    client.post("/v1/triage", json=bodies[0], headers=key)  # Flask checks the key once
+    served = app.wsgi_app.served
+    for body in bodies:
+        fast, slow = both(app, client, json=body, headers=key)
+        assert fast == slow
+        assert fast[0] == 200 and json.loads(fast[2])["category"]["label"]
+    assert app.wsgi_app.served - served == len(bodies)
+
+
+def test_open_intake_needs_no_key(app_config):
+    from triage.web import create_app
+
+    app = create_app({**app_config, "open_intake": True})
+    client = app.test_client()
+    fast, slow = both(app, client, json={"text": "排队等了两个小时"})
+    assert fast == slow and fast[0] == 200
+    assert app.wsgi_app.served == 1
+    app.extensions["triage.db"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"json": {"text": "排队太久"}, "headers": {}}, 401),  # no key
+        ({"json": {"text": "排队太久"}, "headers": {"Authorization": "Bearer nope"}}, 401),
+        ({"data": b"{not json", "content_type": "application/json"}, 400),
+        ({"data": b"[1, 2]", "content_type": "application/json"}, 400),
+        ({"data": b"\xff\xfe", "content_type": "application/json"}, 400),
+        ({"json": {"text": "ok", "extra": 1}}, 400),
+        ({"json": {"text": "  "}}, 400),
+        ({"json": {"text": "x" * 20001}}, 400),
+        ({"data": "text=排队", "content_type": "application/x-www-form-urlencoded"}, 415),
+    ],
+)
+def test_everything_else_is_left_to_flask(app, client, make_key, kwargs, status):
+    key = make_key("intake")
+    client.post("/v1/triage", json={"text": "预热"}, headers=key)
+    kwargs = {"headers": key, **kwargs}
+    served = app.wsgi_app.served
+    fast, slow = both(app, client, **kwargs)
+    assert fast == slow
+    assert fast[0] == status
+    assert fast[1]["Content-Type"] == "application/problem+json"
+    assert app.wsgi_app.served == served
+
+
+def test_a_key_of_the_wrong_role_gets_flasks_403(app, client, make_key):
+    key = make_key("reviewer")
+    client.get("/v1/tickets", headers=key)  # the key is now remembered by this process
+    fast, slow = both(app, client, json={"text": "排队太久"}, headers=key)
+    assert fast == slow and fast[0] == 403
+    assert app.wsgi_app.served == 0
+
+
+def test_a_body_over_the_limit_gets_flasks_413(app_config):
+    from triage.web import create_app
+
+    app = create_app({**app_config, "open_intake": True, "max_body_bytes": 200})
+    client = app.test_client()
+    fast, slow = both(app, client, json={"text": "排队" * 200})
+    assert fast == slow and fast[0] == 413
+    assert app.wsgi_app.served == 0
+    app.extensions["triage.db"].dispose()
+
+
+def test_a_revoked_key_is_refused_at_once(app, client, make_key):
+    from triage.keys import list_keys, revoke_key
+
+    key = make_key("intake")
+    assert client.post("/v1/triage", json={"text": "排队太久"}, headers=key).status_code == 200
+    assert client.post("/v1/triage", json={"text": "排队太久"}, headers=key).status_code == 200
+    assert app.wsgi_app.served == 1
+    session = app.extensions["triage.db"].session()
+    revoke_key(session, list_keys(session)[-1].prefix)  # in this process: forgotten at once
+    session.close()
+    r = client.post("/v1/triage", json={"text": "排队太久"}, headers=key)
+    assert r.status_code == 401
+    assert app.wsgi_app.served == 1
+
+
+def test_fast_answers_are_counted_in_metrics(app, client, make_key):
+    key = make_key("intake")
+    line = 'triage_http_requests_total{endpoint="triage.triage_one",method="POST",status="200"}'
+
+    def count() -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        return sum(float(x.split()[-1]) for x in text.splitlines() if x.startswith(line))
+
+    before = count()
+    for _ in range(3):
+        client.post("/v1/triage", json={"text": "排队太久"}, headers=key)
+    assert app.wsgi_app.served == 2
+    assert count() - before == 3
+
+
+def test_other_routes_pass_through(app, client):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/v1/triage").status_code == 405
+    assert app.wsgi_app.served == 0
