@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 LOAD_PROBE = """
 import json, resource, sys, time
@@ -36,6 +37,40 @@ def texts_of_length(n: int, corpus: list[str], count: int = 200) -> list[str]:
         start = (i * 7919) % max(1, len(joined) - n)
         out.append(joined[start : start + n])
     return out
+
+
+def stages(model: Any, texts: list[str], passes: int = 15) -> dict[str, float]:
+    """Where one prediction's time goes, ms per text: each stage timed over all ``texts``, the
+    best of ``passes`` (the least disturbed by the rest of a shared machine)."""
+    from triage.text import prepare
+
+    fz = model.featurizer_
+    docs = [prepare(t) for t in texts]
+    rows = [fz.transform_one(d) for d in docs]
+    scored = [{h: m.scores_one(*r) for h, m in model.heads_.items()} for r in rows]
+
+    def best(step: Any) -> float:
+        times = []
+        for _ in range(passes):
+            started = time.perf_counter()
+            for i in range(len(texts)):
+                step(i)
+            times.append(time.perf_counter() - started)
+        return round(1000 * min(times) / len(texts), 3)
+
+    def explain(i: int) -> None:
+        s = scored[i]
+        model._explain(*rows[i], {h: v[0] for h, v in s.items()}, None, {h: v[1] for h, v in s.items()})
+
+    segment_ngrams = best(lambda i: fz.analyze(docs[i]))
+    return {
+        "stage_prepare_ms": best(lambda i: prepare(texts[i])),
+        "stage_segment_and_ngrams_ms": segment_ngrams,
+        "stage_vocabulary_and_tfidf_ms": round(best(lambda i: fz.transform_one(docs[i])) - segment_ngrams, 3),
+        "stage_scores_ms": best(lambda i: [m.scores_one(*rows[i]) for m in model.heads_.values()]),
+        "stage_reasons_and_object_ms": best(explain),
+        "stage_route_ms": best(lambda i: model.route(texts[i])),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,10 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     figures["batch_100_chars_texts_per_s"] = round(len(batch) / (time.perf_counter() - t), 1)
     from triage.text import prepare, tokenize
 
+    # The model's own dictionary and stop words, warmed first: building a tokenizer for another
+    # dictionary inside the timed loop once cost a whole jieba start-up.
+    userdict, stopwords = model.featurizer_.userdict, frozenset(model.featurizer_.stopwords)
+    tokenize(prepare(batch[0]), userdict, stopwords)
     t = time.perf_counter()
     for text in batch:
-        tokenize(prepare(text))
+        tokenize(prepare(text), userdict, stopwords)
     figures["segmentation_only_100_chars_ms"] = round(1000 * (time.perf_counter() - t) / len(batch), 3)
+    figures.update(stages(model, batch[:400]))
     for key, value in figures.items():
         print(f"{key:<40} {value}")
     print(json.dumps(figures, ensure_ascii=False))

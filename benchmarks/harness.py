@@ -127,7 +127,7 @@ class Server:
         env: dict[str, str],
         workers: int = 2,
         threads: int | None = None,
-        preload: bool = False,
+        preload: bool | None = None,
         log_path: Path | None = None,
         port: int | None = None,
     ) -> None:
@@ -136,8 +136,8 @@ class Server:
         self.args = ["serve", "--port", str(self.port), "--workers", str(workers)]
         if threads is not None:
             self.args += ["--threads", str(threads)]
-        if preload:
-            self.args.append("--preload")
+        if preload is not None:  # None: triage serve's default (preloaded)
+            self.args.append("--preload" if preload else "--no-preload")
         self.log_path = log_path or Path(self.env["TRIAGE_INSTANCE_DIR"]) / "serve.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_s = float("nan")

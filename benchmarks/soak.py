@@ -4,7 +4,7 @@ Per minute: requests, errors, p50/p99 and each worker's RSS (and PSS, its fair s
 shared with the master under --preload). PASS needs zero errors and
 worker RSS growth under 10% from the first minute to the last. Loopback only.
 
-    .venv/bin/python -m benchmarks.soak [--minutes 5] [--rate 50] [--postgresql] [--preload]
+    .venv/bin/python -m benchmarks.soak [--minutes 5] [--rate 50] [--postgresql] [--no-preload]
 """
 
 from __future__ import annotations
@@ -120,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--rate", type=float, default=50, help="requests per second, all kinds")
     parser.add_argument("--postgresql", action="store_true", help="a throwaway schema on :5432")
-    parser.add_argument("--preload", action="store_true", help="triage serve --preload")
+    parser.add_argument(
+        "--preload",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="triage serve --preload / --no-preload (default: its own, preloaded)",
+    )
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="triage-soak-") as tmp,

@@ -57,6 +57,15 @@ def test_valid_requests_are_answered_byte_for_byte_as_flask_would(app, client, m
     assert app.wsgi_app.served - served == len(bodies)
 
 
+def test_debug_mode_answers_are_laid_out_as_flask_lays_them_out(app, client, make_key):
+    key = make_key("intake")
+    client.post("/v1/triage", json={"text": "预热"}, headers=key)
+    app.debug = True
+    fast, slow = both(app, client, json={"text": "营业执照怎么办"}, headers=key)
+    assert fast == slow and b'\n  "category"' in fast[2]
+    assert app.wsgi_app.served == 1
+
+
 def test_open_intake_needs_no_key(app_config):
     from triage.web import create_app
 

@@ -184,3 +184,34 @@ def test_a_script_in_a_complaint_is_shown_as_text_not_run(page, server, keys):
     hotspot = page.locator(".hotspot", has=page.get_by_role("link", name=code)).first
     expect(hotspot.locator(".title")).to_contain_text(PAYLOAD)
     assert not xss_ran(page)
+
+
+def test_scripts_in_notes_replies_reasons_and_key_names_are_shown_as_text(page, server, keys):
+    """Everything staff write lands in the ticket's history: each is text there, never markup."""
+    from playwright.sync_api import expect
+
+    base, app = server
+    code = submit(server, keys, "食品经营许可证现场核查一直没人来")
+    client = app.test_client()
+    staff = {"Authorization": f"Bearer {new_key(app, 'reviewer', name=PAYLOAD)}"}
+
+    def post(path, body, headers):
+        r = client.post(f"/v1/tickets/{code}/{path}", json=body, headers=headers)
+        assert r.status_code < 300, (path, r.get_json())
+
+    def holder_key():
+        department = full(server, keys, code)["department"]
+        return {"Authorization": f"Bearer {new_key(app, 'department', department=department, name='窗口')}"}
+
+    post("events", {"type": "dispatched", "note": PAYLOAD}, staff)
+    post("corrections", {"note": PAYLOAD}, staff)
+    post("return", {"reason": PAYLOAD}, holder_key())
+    dept = holder_key()  # the department it was sent on to
+    post("events", {"type": "accepted"}, dept)
+    post("events", {"type": "replied", "public_reply": PAYLOAD, "note": PAYLOAD}, dept)
+    sign_in(page, base, keys["reviewer"])
+    page.goto(f"{base}/review/tickets/{code}")
+    history = page.locator(".history")
+    expect(history.locator(".note").filter(has_text=PAYLOAD)).to_have_count(5)  # 3 notes, reply, reason
+    expect(history).to_contain_text(f"{PAYLOAD} (")  # the key's name as the actor
+    assert not xss_ran(page)

@@ -10,7 +10,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=4, help="threads per worker")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker: 1 runs sync workers (the default: predictions are CPU-bound, and "
+        "one request at a time per worker gave the shortest tail), more runs gthread workers",
+    )
     p.add_argument(
         "--preload",
         action=argparse.BooleanOptionalAction,
@@ -46,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
             say(f"Trained {folder}.")
         if not conf["model"]:
             say(f"Active model: {ensure_active(session, Path(conf['models_dir']), 'serve')}")
-    say(f"Serving on http://{args.host}:{args.port} ({args.workers} workers); docs at /docs/")
+    kind = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"
+    say(f"Serving on http://{args.host}:{args.port} ({args.workers} {kind} workers); docs at /docs/")
     return run_gunicorn(conf, args.host, args.port, args.workers, args.threads, args.preload)

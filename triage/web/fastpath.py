@@ -41,6 +41,7 @@ class TriageFastPath:
     """Wraps ``app.wsgi_app``; ``served`` counts the requests answered here."""
 
     def __init__(self, app: Flask, inner: WsgiApp) -> None:
+        self.app = app
         self.inner = inner
         self.json = app.json
         self.holder = app.extensions["triage.models"]
@@ -80,8 +81,12 @@ class TriageFastPath:
         if body is None:
             return None
         self.holder.watch()  # what Flask's before_request would do first
+        # As DefaultJSONProvider.response lays it out: indented in debug mode, else compact.
+        compact = self.json.compact  # type: ignore[attr-defined]
+        indented = (compact is None and self.app.debug) or compact is False
+        layout: dict[str, Any] = {"indent": 2} if indented else {"separators": (",", ":")}
         try:
-            answer = self.json.dumps(prediction(model, body), separators=(",", ":"))
+            answer = self.json.dumps(prediction(model, body), **layout)
         except Exception:  # Flask runs it again and answers with its logged 500 problem
             log.debug("fast path failed; Flask answers", exc_info=True)
             return None
