@@ -342,7 +342,8 @@ class TriageModel(BaseEstimator):
             }
             fallback = (self.fallback or {}).get(head)
             if verified and head in verified:
-                out.update(self._verified_entry(m, np.asarray(p), verified[head]))
+                others = [entry(i) for i in order if m.labels[i] != verified[head]][:3]
+                out.update(self._verified_entry(m, verified[head], others))
                 confident = True
             elif not confident and fallback and fallback != label:
                 out.update(label=fallback, name=m.name_of(fallback), fallback=True, suggested=label)
@@ -353,17 +354,9 @@ class TriageModel(BaseEstimator):
         return result
 
     @staticmethod
-    def _verified_entry(m: HeadModel, proba: np.ndarray, label: str) -> dict[str, Any]:
-        """A reviewer verified this very text: their label, marked as such."""
-        order = [int(i) for i in np.argsort(-proba, kind="stable") if str(m.classes[i]) != label]
-        others = [
-            {
-                "label": str(m.classes[i]),
-                "name": m.name_of(str(m.classes[i])),
-                "confidence": round(float(proba[i]), 4),
-            }
-            for i in order[:3]
-        ]
+    def _verified_entry(m: HeadModel, label: str, others: list[dict[str, Any]]) -> dict[str, Any]:
+        """A reviewer verified this very text: their label, marked as such (``others``: the
+        model's next labels, most likely first)."""
         mine = {"label": label, "name": m.name_of(label), "confidence": 1.0}
         return {**mine, "alternatives": others, "candidates": [mine], "needs_review": False, "verified": True}
 

@@ -21,13 +21,14 @@ __all__ = ["lcut_no_hmm"]
 def lcut_no_hmm(tk: Any, sentence: str) -> list[str]:
     """``tk.lcut(sentence, HMM=False)`` for an initialized ``jieba.Tokenizer`` ``tk``."""
     jieba = sys.modules["jieba"]  # imported by whoever built tk
-    re_han, re_skip = jieba.re_han_default, jieba.re_skip_default
+    re_han, re_skip, is_eng = jieba.re_han_default, jieba.re_skip_default, jieba.re_eng.match
+    logtotal = log(tk.total)
     words: list[str] = []
     for block in re_han.split(sentence):
         if not block:
             continue
         if re_han.match(block):
-            _cut_block(tk.FREQ, log(tk.total), block, jieba.re_eng.match, words)
+            _cut_block(tk.FREQ, logtotal, block, is_eng, words)
             continue
         for piece in re_skip.split(block):
             if re_skip.match(piece):
