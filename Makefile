@@ -29,11 +29,13 @@ browser:
 
 test: setup browser
 	$(BIN)/ruff check triage tests training benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check triage tests training benchmarks
 	$(BIN)/ruff format --check triage tests training benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

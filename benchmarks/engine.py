@@ -20,7 +20,7 @@ from typing import Any
 LOAD_PROBE = """
 import json, resource, sys, time
 t = time.perf_counter()
-from triage.model import TriageModel
+from triage.engine.model import TriageModel
 m = TriageModel.load(sys.argv[1])
 loaded = time.perf_counter() - t
 m.route("营业执照怎么办理")
@@ -42,7 +42,7 @@ def texts_of_length(n: int, corpus: list[str], count: int = 200) -> list[str]:
 def stages(model: Any, texts: list[str], passes: int = 15) -> dict[str, float]:
     """Where one prediction's time goes, ms per text: each stage timed over all ``texts``, the
     best of ``passes`` (the least disturbed by the rest of a shared machine)."""
-    from triage.text import prepare
+    from triage.engine.text import prepare
 
     fz = model.featurizer_
     docs = [prepare(t) for t in texts]
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2000, help="timed calls per length")
     args = parser.parse_args(argv)
 
-    from triage.registry import resolve_model_dir
+    from triage.service.registry import resolve_model_dir
     from triage.settings import load_settings
 
     folder = Path(args.model) if args.model else resolve_model_dir(load_settings())
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for _ in range(3)
     ]
-    from triage.model import TriageModel
+    from triage.engine.model import TriageModel
 
     model = TriageModel.load(folder)
     corpus = []
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     model.route_many(batch)
     figures["batch_100_chars_texts_per_s"] = round(len(batch) / (time.perf_counter() - t), 1)
-    from triage.text import prepare, tokenize
+    from triage.engine.text import prepare, tokenize
 
     # The model's own dictionary and stop words, warmed first: building a tokenizer for another
     # dictionary inside the timed loop once cost a whole jieba start-up.

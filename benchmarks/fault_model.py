@@ -32,8 +32,8 @@ from .harness import PYTHON, ROOT, Client, Server, make_key, model_env, texts
 def versions(models_dir: Path, good: Path) -> dict[str, str]:
     """Copy the good model in as version A, re-save it as a second good version B, and make
     three damaged versions from B. Returns {role: version}."""
-    from triage.model import TriageModel
-    from triage.persist import ARTIFACT, CARD, sha256_of
+    from triage.engine.model import TriageModel
+    from triage.engine.persist import ARTIFACT, CARD, sha256_of
 
     a = json.loads((good / CARD).read_text())["version"]
     shutil.copytree(good, models_dir / a)
@@ -101,7 +101,7 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def force_active(env: dict[str, str], version: str) -> None:
     """Write the registry row directly, as if the folder were damaged after its promotion."""
-    from triage.registry import record
+    from triage.service.registry import record
     from triage.storage import Database
     from triage.storage.db import database_url
 

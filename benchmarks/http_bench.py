@@ -51,7 +51,7 @@ end
 LOAD_PROBE = """
 import json, sys, time
 t = time.perf_counter()
-from triage.model import TriageModel
+from triage.engine.model import TriageModel
 m = TriageModel.load(sys.argv[1])
 loaded = time.perf_counter() - t
 m.route("营业执照怎么办理")

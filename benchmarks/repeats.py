@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from benchmarks.harness import pg_schema, texts  # noqa: E402
-from triage import repeats  # noqa: E402
-from triage import tickets as svc  # noqa: E402
-from triage.codes import new_code  # noqa: E402
+from triage.engine.text import prepare  # noqa: E402
+from triage.service import repeats  # noqa: E402
+from triage.service import tickets as svc  # noqa: E402
+from triage.service.codes import new_code  # noqa: E402
 from triage.storage import Database, upgrade  # noqa: E402
 from triage.storage.schema import Ticket, TicketBand  # noqa: E402
-from triage.text import prepare  # noqa: E402
 
 CATEGORIES = ["queue_waiting", "appointment", "food_license", "tax", "social_security", "other"]
 STATUSES = ["received", "dispatched", "accepted", "replied"] + ["closed"] * 6  # most are closed

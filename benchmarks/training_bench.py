@@ -18,9 +18,11 @@ from .harness import PYTHON, ROOT
 PROBE = """
 import json, random, resource, sys, tempfile, time
 from pathlib import Path
-from triage.data import read_labelled
+from triage.engine.data import read_labelled
 from triage.settings import load_settings
-from triage.training import build_model, default_data_files, split_base
+from triage.engine.training import build_model
+from triage.engine.training import default_data_files
+from triage.engine.training import split_base
 
 FILLERS = ("您好，", "请问", "麻烦", "谢谢。", "急！", "另外，")
 PUNCT = {"，": ",", "。": ".", "？": "?", "！": "!"}

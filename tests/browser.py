@@ -82,7 +82,7 @@ def make_app(tmp: Path, model_dir: Path, **extra: Any) -> Any:
 
 
 def new_key(app: Any, role: str, department: str | None = None, name: str = "复核员甲") -> str:
-    from triage.keys import create_key
+    from triage.service.keys import create_key
 
     session = app.extensions["triage.db"].session()
     try:

@@ -7,9 +7,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from paths import PROJECT_ROOT
 
-from triage.settings import PROJECT_ROOT, load_settings
-from triage.training import build_model
+from triage.engine.training import build_model
+from triage.settings import load_settings
 
 DATA = PROJECT_ROOT / "data"
 PER_LABEL = 24
@@ -51,7 +52,7 @@ def settings() -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_data(tiny_csv: Path):
-    from triage.data import read_labelled
+    from triage.engine.data import read_labelled
 
     return read_labelled([tiny_csv])
 
@@ -111,7 +112,7 @@ def client(app):
 @pytest.fixture()
 def make_key(app):
     """Create a key in the app's database: make_key('reviewer') -> headers dict."""
-    from triage.keys import create_key
+    from triage.service.keys import create_key
 
     def make(role: str, department: str | None = None, name: str = "test") -> dict[str, str]:
         with app.app_context():

@@ -9,9 +9,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from triage import review
-from triage.settings import PROJECT_ROOT
-from triage.tickets import add_event, create_ticket
+from paths import PROJECT_ROOT
+
+from triage.service import review
+from triage.service.tickets import add_event, create_ticket
 
 HEADS = ("category", "department", "kind")
 REVIEWER = "王敏 (3fa9c2d1)"

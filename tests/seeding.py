@@ -9,12 +9,12 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from paths import PROJECT_ROOT
 
-from triage.codes import new_code
-from triage.settings import PROJECT_ROOT
+from triage.engine.text import prepare
+from triage.service.codes import new_code
 from triage.storage.db import migrated_session
 from triage.storage.schema import Ticket
-from triage.text import prepare
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

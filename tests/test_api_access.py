@@ -34,7 +34,7 @@ def routes(app):
 
 
 def concrete(path: str) -> str:
-    from triage.codes import new_code
+    from triage.service.codes import new_code
 
     return re.sub(r"<[^>]+>", new_code(), path)
 
@@ -67,7 +67,7 @@ def test_wrong_roles_get_403(client, make_key):
 
 
 def test_unknown_and_revoked_keys_get_401(app, client, make_key):
-    from triage.keys import revoke_key
+    from triage.service.keys import revoke_key
 
     assert client.get("/v1/tickets", headers={"Authorization": "Bearer tk_nope"}).status_code == 401
     headers = make_key("reviewer")

@@ -53,7 +53,7 @@ def test_a_share_of_confident_tickets_is_sampled_for_quality_control(app_config)
     app = create_app({**app_config, "open_intake": True, "review_random_share": 1.0})
     client = app.test_client()
     code = client.post("/v1/tickets", json={"text": "营业执照"}).get_json()["code"]
-    from triage.keys import create_key
+    from triage.service.keys import create_key
 
     with app.app_context():
         session = app.extensions["triage.db"].session()

@@ -49,7 +49,7 @@ def test_public_lookup_shows_status_but_nothing_personal(client, intake):
 
 def test_lookup_errors(client):
     assert client.get("/v1/tickets/ABC").status_code == 400
-    from triage.codes import new_code
+    from triage.service.codes import new_code
 
     assert client.get(f"/v1/tickets/{new_code()}").status_code == 404
     code = new_code()
@@ -59,7 +59,7 @@ def test_lookup_errors(client):
 
 
 def test_lookups_are_rate_limited_per_client(app_config):
-    from triage.codes import new_code
+    from triage.service.codes import new_code
     from triage.web import create_app
 
     app = create_app({**app_config, "lookup_rate_limit": "3 per minute"})

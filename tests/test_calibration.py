@@ -1,6 +1,6 @@
 import numpy as np
 
-from triage import calibration as cal
+from triage.engine import calibration as cal
 
 
 def _noisy(n=4000, classes=5, seed=0):

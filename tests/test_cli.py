@@ -33,7 +33,7 @@ def test_predict_texts_and_jsonl_in_order(tiny_model_dir, tmp_path, capsys):
 
 
 def test_predict_without_a_model_trains_the_default_first(tiny_csv, settings, monkeypatch, capsys):
-    monkeypatch.setattr("triage.training.default_data_files", lambda conf: [tiny_csv])
+    monkeypatch.setattr("triage.engine.training.default_data_files", lambda conf: [tiny_csv])
     assert main(["predict", "排队等了两个小时"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["category"]["label"]

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from triage.codes import ALPHABET, InvalidCode, check_symbol, new_code, normalize_code
+from triage.service.codes import ALPHABET, InvalidCode, check_symbol, new_code, normalize_code
 
 
 def test_code_format_is_three_groups_of_five_readable_symbols():

@@ -9,10 +9,10 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from paths import PROJECT_ROOT
 
-from triage.data import load_taxonomy
-from triage.settings import PROJECT_ROOT
-from triage.text import normalize
+from triage.engine.data import load_taxonomy
+from triage.engine.text import normalize
 
 DATA = PROJECT_ROOT / "data"
 FIXED_ROUTES = {

@@ -123,7 +123,7 @@ def test_a_body_over_the_limit_gets_flasks_413(app_config):
 
 
 def test_a_revoked_key_is_refused_at_once(app, client, make_key):
-    from triage.keys import list_keys, revoke_key
+    from triage.service.keys import list_keys, revoke_key
 
     key = make_key("intake")
     assert client.post("/v1/triage", json={"text": "排队太久"}, headers=key).status_code == 200

@@ -81,7 +81,7 @@ class Proxy:
 
 
 def test_postgresql_outage_gives_503_and_the_service_recovers_by_itself(tiny_model_dir, tmp_path):
-    from triage.keys import create_key
+    from triage.service.keys import create_key
     from triage.web import create_app
 
     proxy = Proxy(("127.0.0.1", 5432))
@@ -120,7 +120,7 @@ def test_postgresql_outage_gives_503_and_the_service_recovers_by_itself(tiny_mod
 @pytest.fixture()
 def sqlite_app(tiny_model_dir, tmp_path):
     """An app on a SQLite file with one ticket; returns (make_app, headers, db path)."""
-    from triage.keys import create_key
+    from triage.service.keys import create_key
     from triage.web import create_app
 
     db = tmp_path / "triage.db"

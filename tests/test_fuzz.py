@@ -17,7 +17,7 @@ EXAMPLES = 20  # per operation and mode, fixed seed: the whole file takes well u
 
 @pytest.fixture()
 def fuzz_app(tiny_model_dir, tmp_path):
-    from triage.keys import create_key
+    from triage.service.keys import create_key
     from triage.web import create_app
 
     app = create_app(

@@ -4,10 +4,10 @@ about the food-licence walk-in queue."""
 from datetime import timedelta
 
 import pytest
+from paths import PROJECT_ROOT
 from seeding import CATEGORIES, CHARGING, NOW, ordinary_traffic, queue_spike, session_at, ticket
 
-from triage import hotspots
-from triage.settings import PROJECT_ROOT
+from triage.service import hotspots
 
 WORDS = hotspots.Words.load(PROJECT_ROOT / "data")
 

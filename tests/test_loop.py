@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from paths import PROJECT_ROOT
 
 from triage.cli import main
-from triage.settings import PROJECT_ROOT, load_settings
+from triage.settings import load_settings
 
 VAGUE = ["有个事情想咨询一下，谢谢", "你好，请问这个怎么弄", "上次说的那个还没好", "麻烦帮忙看看我的情况"]
 PER_CATEGORY = 20
@@ -43,7 +44,7 @@ def project(tmp_path, database_url, monkeypatch):
 
 
 def key(app, role):
-    from triage.keys import create_key
+    from triage.service.keys import create_key
 
     session = app.extensions["triage.db"].session()
     try:
@@ -53,7 +54,7 @@ def key(app, role):
 
 
 def active(app):
-    from triage.registry import active_version
+    from triage.service.registry import active_version
 
     session = app.extensions["triage.db"].session()
     try:
@@ -114,7 +115,7 @@ def test_the_review_loop_end_to_end(project, capsys):
     assert "gate PASSED" in out.err
     candidate = out.out.strip().splitlines()[-1]
     assert active(app) == candidate != first
-    from triage.persist import read_card
+    from triage.engine.persist import read_card
 
     assert read_card(project / "models" / candidate)["corrections_learned"] == 1
 
@@ -140,7 +141,7 @@ def test_the_review_loop_end_to_end(project, capsys):
 
 
 def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, capsys):
-    from triage.registry import record
+    from triage.service.registry import record
     from triage.web import create_app
 
     assert main(["train"]) == 0
@@ -165,8 +166,8 @@ def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, c
 
 
 def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(project, capsys):
-    from triage.model import TriageModel
-    from triage.persist import read_card
+    from triage.engine.model import TriageModel
+    from triage.engine.persist import read_card
     from triage.web import create_app
 
     assert main(["train"]) == 0

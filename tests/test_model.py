@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from triage.calibration import softmax
+from triage.engine.calibration import softmax
+from triage.engine.model import TriageModel, as_document
+from triage.engine.persist import ARTIFACT, CARD
 from triage.errors import ModelRefused
-from triage.model import TriageModel, as_document
-from triage.persist import ARTIFACT, CARD
 
 TEXTS = [
     "我想开一家奶茶店，营业执照怎么办？",

@@ -77,7 +77,7 @@ def test_posts_without_a_valid_csrf_token_are_refused_and_change_nothing(client,
 
 
 def test_a_revoked_key_ends_the_session_on_the_next_request(app, client, make_key):
-    from triage.keys import revoke_key
+    from triage.service.keys import revoke_key
 
     reviewer = make_key("reviewer")
     sign_in(client, reviewer)

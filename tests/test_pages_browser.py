@@ -7,8 +7,7 @@ import re
 import pytest
 from browser import VIEWPORT, chromium, make_app, new_key, serving, sign_in
 from page_data import seed
-
-from triage.settings import PROJECT_ROOT
+from paths import PROJECT_ROOT
 
 PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 

@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from seeding import NOW, messages, prediction, session_at, ticket
 
-from triage import repeats
-from triage import tickets as svc
+from triage.service import repeats
+from triage.service import tickets as svc
 
 POLICY = repeats.RepeatPolicy(window_days=30, threshold=0.6)
 COMPLAINT = (

@@ -114,7 +114,7 @@ def test_server_logs_carry_no_keys_or_personal_numbers(live):
 
 def test_lookups_are_rate_limited_under_gunicorn(live):
     server, _ = live
-    from triage.codes import new_code
+    from triage.service.codes import new_code
 
     statuses, limited = [], None
     for _ in range(30):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 
 import pytest
+from paths import PROJECT_ROOT
 
-from triage.segment import lcut_no_hmm
-from triage.settings import PROJECT_ROOT
-from triage.text import _PLACEHOLDER_SPLIT, _tokenizer, prepare
+from triage.engine.segment import lcut_no_hmm
+from triage.engine.text import _PLACEHOLDER_SPLIT, _tokenizer, prepare
 
 DATA = PROJECT_ROOT / "data"
 

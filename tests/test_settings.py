@@ -1,7 +1,8 @@
 import pytest
+from paths import PROJECT_ROOT
 
 from triage.errors import BadInput
-from triage.settings import PROJECT_ROOT, SETTINGS, load_settings
+from triage.settings import SETTINGS, load_settings
 
 
 def test_readme_documents_every_setting():

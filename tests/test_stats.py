@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from seeding import session_at, ticket
 
-from triage import stats
+from triage.service import stats
 from triage.storage.schema import Correction, Return
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai

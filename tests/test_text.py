@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from triage.text import MAX_CHARS, mask, normalize, prepare, tokenize
+from triage.engine.text import MAX_CHARS, mask, normalize, prepare, tokenize
 
 
 def test_normalize_converts_traditional_and_full_width():

@@ -3,11 +3,11 @@ from collections import Counter
 from datetime import date
 
 import pytest
+from paths import PROJECT_ROOT
 
-from triage.data import load_taxonomy
+from triage.engine.data import load_taxonomy
 from triage.errors import BadInput
-from triage.settings import PROJECT_ROOT
-from triage.tips import TipBook
+from triage.service.tips import TipBook
 
 DATA = PROJECT_ROOT / "data"
 TODAY = date(2026, 11, 26)

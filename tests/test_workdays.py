@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime
 
-from triage.workdays import add_working_days, is_workday
+from triage.service.workdays import add_working_days, is_workday
 
 
 def test_holidays_and_make_up_days_2026():

@@ -19,9 +19,9 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from triage.features import Featurizer
-from triage.metrics import head_metrics
-from triage.text import prepare
+from triage.engine.features import Featurizer
+from triage.engine.metrics import head_metrics
+from triage.engine.text import prepare
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 CONFIGS = {

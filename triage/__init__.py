@@ -11,12 +11,12 @@ __all__ = ["TriageModel", "__version__"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .model import TriageModel
+    from triage.engine.model import TriageModel
 
 
 def __getattr__(name: str) -> Any:
     if name == "TriageModel":
-        from .model import TriageModel
+        from triage.engine.model import TriageModel
 
         return TriageModel
     raise AttributeError(name)

@@ -8,14 +8,37 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
+from triage.errors import BadInput
 
-__all__ = ["PROJECT_ROOT", "SETTINGS", "Setting", "load_settings"]
+__all__ = ["SETTINGS", "Setting", "bundled_data", "default_home", "load_settings"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _checkout_root() -> Path | None:
+    """The source checkout this package runs from, if any (an editable install or PYTHONPATH)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "data").is_dir() else None
+
+
+def default_home() -> Path:
+    """Where runtime state lives: the checkout itself, else a per-user folder outside site-packages."""
+    root = _checkout_root()
+    if root is not None:
+        return root
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "triage"
+
+
+def bundled_data() -> Path:
+    """The project's data folder as shipped in the package (``triage.data``, mapped from ``data/``)."""
+    try:
+        found = resources.files("triage.data")
+    except ModuleNotFoundError:  # running from a checkout that was never installed
+        return Path(__file__).resolve().parent.parent / "data"
+    return Path(str(found))
 
 
 @dataclass(frozen=True)
@@ -41,14 +64,20 @@ def _bool(text: str) -> bool:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "home",
+        "",
+        "Folder for runtime state (models/ and instance/); empty means the checkout when run from one, "
+        "else $XDG_DATA_HOME/triage (~/.local/share/triage).",
+    ),
+    Setting(
         "data_dir",
-        str(PROJECT_ROOT / "data"),
-        "Folder with the taxonomy, training messages, tips and dictionaries.",
+        "",
+        "Folder with the taxonomy, training messages, tips and dictionaries; empty means the bundled data.",
     ),
     Setting(
         "models_dir",
-        str(PROJECT_ROOT / "models"),
-        "Folder holding one sub-folder per trained model version.",
+        "",
+        "Folder holding one sub-folder per trained model version; empty means models/ in the home folder.",
     ),
     Setting("model", "", "A model folder to use instead of the active one (for tests and pinning)."),
     Setting("target_precision", 0.95, "Precision the auto-routed share of each head must reach.", float),
@@ -60,8 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "instance_dir",
-        str(PROJECT_ROOT / "instance"),
-        "Folder for the SQLite database, secret key and runtime files.",
+        "",
+        "Folder for the SQLite database, secret key and runtime files; empty: instance/ in the home folder.",
     ),
     Setting(
         "database_url",
@@ -183,4 +212,9 @@ def load_settings(
         if key.lower() not in _BY_NAME:
             raise BadInput(f"Unknown setting {key!r}.")
         values[key.lower()] = value
+    home = Path(values["home"] or default_home())
+    values["home"] = str(home)
+    values["data_dir"] = values["data_dir"] or str(bundled_data())
+    values["models_dir"] = values["models_dir"] or str(home / "models")
+    values["instance_dir"] = values["instance_dir"] or str(home / "instance")
     return values

@@ -1,8 +1,8 @@
 """Storage: the one module that talks to the database (SQLite by default, PostgreSQL when
 TRIAGE_DATABASE_URL says so). Callers get plain functions; SQL is built by SQLAlchemy."""
 
-from .db import Database, upgrade
-from .schema import ApiKey, Base, Correction, ModelEvent, Return, Ticket, TicketEvent
+from triage.storage.db import Database, upgrade
+from triage.storage.schema import ApiKey, Base, Correction, ModelEvent, Return, Ticket, TicketEvent
 
 __all__ = [
     "ApiKey",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "alembic_config", "database_url", "migrated_session", "upgrade"]
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url(settings: dict[str, Any]) -> str:

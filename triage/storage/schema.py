@@ -182,7 +182,7 @@ class ModelEvent(Base):
 
 class TicketBand(Base):
     """One LSH band of a ticket's MinHash signature: tickets sharing a (band, hash) pair
-    are candidate repeats (triage.repeats)."""
+    are candidate repeats (triage.service.repeats)."""
 
     __tablename__ = "ticket_bands"
 

@@ -12,12 +12,12 @@ from flask import request
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..settings import load_settings
-from ..storage import Database
-from ..storage.db import database_url, upgrade
-from . import access, limits, metrics, problems
-from .engine import ModelHolder
-from .state import close_session
+from triage.settings import load_settings
+from triage.storage import Database
+from triage.storage.db import database_url, upgrade
+from triage.web import access, limits, metrics, problems
+from triage.web.engine import ModelHolder
+from triage.web.state import close_session
 
 __all__ = ["create_app"]
 
@@ -84,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     holder.load_initial()
     app.extensions["triage.models"] = holder
     app.before_request(holder.watch)
-    from ..tips import TipBook
+    from triage.service.tips import TipBook
 
     app.extensions["triage.tips"] = TipBook.load(Path(conf["data_dir"]) / "tips")
 
@@ -95,12 +95,12 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     limits.install(app, conf["ratelimit_storage"])
     app.teardown_appcontext(close_session)
 
-    from .pages import bp as pages_bp
-    from .routes_review import bp as review_bp
-    from .routes_stats import bp as stats_bp
-    from .routes_system import bp as system_bp
-    from .routes_tickets import bp as tickets_bp
-    from .routes_triage import bp as triage_bp
+    from triage.web.pages import bp as pages_bp
+    from triage.web.routes_review import bp as review_bp
+    from triage.web.routes_stats import bp as stats_bp
+    from triage.web.routes_system import bp as system_bp
+    from triage.web.routes_tickets import bp as tickets_bp
+    from triage.web.routes_triage import bp as triage_bp
 
     app.register_api(triage_bp)
     app.register_api(tickets_bp)
@@ -111,7 +111,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     # The spec at the conventional address; the docs page is /docs/.
     problems.document(app.api_doc)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
-    from .fastpath import TriageFastPath
+    from triage.web.fastpath import TriageFastPath
 
     app.wsgi_app = TriageFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

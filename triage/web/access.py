@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, request
 from sqlalchemy import event
 
-from ..keys import find_key, hash_key
-from ..storage.schema import ApiKey
-from .problems import ApiError
-from .state import db_session
+from triage.service.keys import find_key, hash_key
+from triage.storage.schema import ApiKey
+from triage.web.problems import ApiError
+from triage.web.state import db_session
 
 __all__ = ["PUBLIC_ENDPOINTS", "access", "install", "public"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..errors import ModelRefused
-from ..model import TriageModel
-from ..registry import active_version, first_loadable, serving_order
+from triage.engine.model import TriageModel
+from triage.errors import ModelRefused
+from triage.service.registry import active_version, first_loadable, serving_order
 
 __all__ = ["ModelHolder"]
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from . import access, metrics
-from .routes_triage import prediction
-from .schemas import TriageIn
+from triage.web import access, metrics
+from triage.web.routes_triage import prediction
+from triage.web.schemas import TriageIn
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -15,7 +15,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 
 def _lookup_rate() -> str:
-    from .state import settings
+    from triage.web.state import settings
 
     return settings()["lookup_rate_limit"]
 

@@ -117,7 +117,7 @@ def document(spec: dict[str, Any]) -> None:
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("ValidationErrorModel", None)
     if "Problem" not in schemas:
-        from .schemas import Problem
+        from triage.web.schemas import Problem
 
         schemas["Problem"] = Problem.model_json_schema()
 

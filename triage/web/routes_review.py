@@ -7,13 +7,13 @@ from typing import Any
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import review
-from .. import tickets as svc
-from .access import access, actor
-from .problems import ApiError
-from .routes_tickets import find_ticket
-from .schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn, ReviewQueue
-from .state import db_session, models, settings
+from triage.service import review
+from triage.service import tickets as svc
+from triage.web.access import access, actor
+from triage.web.problems import ApiError
+from triage.web.routes_tickets import find_ticket
+from triage.web.schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn, ReviewQueue
+from triage.web.state import db_session, models, settings
 
 bp = APIBlueprint(
     "review",

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import hotspots, stats
-from .access import access
-from .problems import ApiError
-from .schemas import Problem
-from .schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
-from .state import db_session, settings
+from triage.service import hotspots, stats
+from triage.web.access import access
+from triage.web.problems import ApiError
+from triage.web.schemas import Problem
+from triage.web.schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
+from triage.web.state import db_session, settings
 
 bp = APIBlueprint(
     "stats",

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 
-from ..persist import read_card
-from .access import access, public
-from .metrics import metrics_response
-from .problems import problem
-from .schemas import Health, ModelCard, Problem, Ready
-from .state import database, models
+from triage.engine.persist import read_card
+from triage.web.access import access, public
+from triage.web.metrics import metrics_response
+from triage.web.problems import problem
+from triage.web.schemas import Health, ModelCard, Problem, Ready
+from triage.web.state import database, models
 
 bp = APIBlueprint("system", __name__, abp_tags=[Tag(name="system")])
 PROMETHEUS_TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}

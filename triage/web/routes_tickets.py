@@ -8,14 +8,14 @@ from typing import Any
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import repeats
-from .. import tickets as svc
-from ..codes import InvalidCode, normalize_code
-from ..storage.schema import Ticket
-from .access import access, actor, public
-from .limits import lookup_limit
-from .problems import ApiError
-from .schemas import (
+from triage.service import repeats
+from triage.service import tickets as svc
+from triage.service.codes import InvalidCode, normalize_code
+from triage.storage.schema import Ticket
+from triage.web.access import access, actor, public
+from triage.web.limits import lookup_limit
+from triage.web.problems import ApiError
+from triage.web.schemas import (
     CodePath,
     EventIn,
     Problem,
@@ -26,8 +26,8 @@ from .schemas import (
     TicketList,
     TicketQuery,
 )
-from .state import db_session, models, settings, tipbook
-from .taxonomy import department_name, time_limits
+from triage.web.state import db_session, models, settings, tipbook
+from triage.web.taxonomy import department_name, time_limits
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint(

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from .access import access
-from .problems import ApiError
-from .schemas import BatchIn, BatchOut, PredictionOut, Problem, TriageIn
-from .state import models, settings
+from triage.web.access import access
+from triage.web.problems import ApiError
+from triage.web.schemas import BatchIn, BatchOut, PredictionOut, Problem, TriageIn
+from triage.web.state import models, settings
 
 if TYPE_CHECKING:
-    from ..model import TriageModel
+    from triage.engine.model import TriageModel
 
 bp = APIBlueprint(
     "triage",

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-MAX_TEXT_CHARS = 20_000  # the model reads the first 3,000 (triage.text.MAX_CHARS)
+MAX_TEXT_CHARS = 20_000  # the model reads the first 3,000 (triage.engine.text.MAX_CHARS)
 MAX_TITLE_CHARS = 200
 
 Channel = Literal["web", "window", "phone", "app"]

@@ -1,5 +1,5 @@
-"""Query and response schemas of /v1/stats (responses document what triage.stats and
-triage.hotspots return; handlers pass those dicts through)."""
+"""Query and response schemas of /v1/stats (responses document what triage.service.stats and
+triage.service.hotspots return; handlers pass those dicts through)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .schemas import Strict, dated_only
+from triage.web.schemas import Strict, dated_only
 
 DURATION = re.compile(r"^([1-9][0-9]{0,3})([hdw])$")
 EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)

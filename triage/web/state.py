@@ -8,9 +8,9 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from ..storage import Database
-    from ..tips import TipBook
-    from .engine import ModelHolder
+    from triage.service.tips import TipBook
+    from triage.storage import Database
+    from triage.web.engine import ModelHolder
 
 __all__ = ["database", "db_session", "models", "settings", "tipbook"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data import Taxonomy, load_taxonomy
-from .state import settings
+from triage.engine.data import Taxonomy, load_taxonomy
+from triage.web.state import settings
 
 __all__ = ["department_name", "taxonomy", "time_limits"]
 

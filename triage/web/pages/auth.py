@@ -25,11 +25,11 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from ...keys import find_key
-from ...storage.schema import ApiKey
-from ..access import public
-from ..state import db_session
-from .blueprint import bp, error_page
+from triage.service.keys import find_key
+from triage.storage.schema import ApiKey
+from triage.web.access import public
+from triage.web.pages.blueprint import bp, error_page
+from triage.web.state import db_session
 
 __all__ = ["csrf_token", "signed_in"]
 

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, render_template, send_from_directory
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..access import public
+from triage.web.access import public
 
 __all__ = ["bp"]
 

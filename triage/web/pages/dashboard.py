@@ -1,5 +1,5 @@
-"""The staff dashboard: figures of a period (triage.stats), hotspots and emerging topics
-(triage.hotspots) and their charts. A department key sees only its own department."""
+"""The staff dashboard: figures of a period (triage.service.stats), hotspots and emerging topics
+(triage.service.hotspots) and their charts. A department key sees only its own department."""
 
 from __future__ import annotations
 
@@ -12,21 +12,21 @@ from zoneinfo import ZoneInfo
 from flask import Response, g, render_template, request
 from sqlalchemy import select
 
-from ... import hotspots, stats
-from ...storage.schema import Ticket
-from ...text import mask
-from ...tickets import today_local
-from ..routes_review import known_labels
-from ..routes_stats import day_start
-from ..state import db_session, settings
-from .auth import signed_in
-from .blueprint import bp, error_page
-from .present import label_options, masked_body
+from triage.engine.text import mask
+from triage.service import hotspots, stats
+from triage.service.tickets import today_local
+from triage.storage.schema import Ticket
+from triage.web.pages.auth import signed_in
+from triage.web.pages.blueprint import bp, error_page
+from triage.web.pages.present import label_options, masked_body
+from triage.web.routes_review import known_labels
+from triage.web.routes_stats import day_start
+from triage.web.state import db_session, settings
 
 VIEWERS = ("reviewer", "department")  # and admin
 PERIODS = (7, 30, 90)
 HOTSPOT_WINDOW, HOTSPOT_BASELINE = timedelta(days=7), timedelta(days=28)
-CHARTS = {  # drawn by triage.report, the same charts as `triage report`
+CHARTS = {  # drawn by triage.service.report, the same charts as `triage report`
     "volume": "每日工单量（按类别）",
     "departments": "各部门负荷与超期（未办结、超期按当前）",
     "confusion_category": "类别：模型判断与复核结论",
@@ -103,7 +103,7 @@ def chart(name: str) -> Any:
 
 
 def _draw(name: str, where: dict[str, Any]) -> bytes:
-    from ... import report  # matplotlib only when a chart is asked for
+    from triage.service import report  # matplotlib only when a chart is asked for
 
     session, now = db_session(), datetime.now(UTC)
     first = first_day(where)

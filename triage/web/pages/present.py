@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...text import mask, normalize
-from ..state import settings
-from ..taxonomy import taxonomy
-from .blueprint import bp
+from triage.engine.text import mask, normalize
+from triage.web.pages.blueprint import bp
+from triage.web.state import settings
+from triage.web.taxonomy import taxonomy
 
 __all__ = ["head_view", "label_name", "label_options", "local_time", "masked_body"]
 

@@ -1,5 +1,5 @@
 """The reviewer page: the queue, one ticket, and confirming or correcting it. The work is
-done by triage.review, the same functions the review API uses."""
+done by triage.service.review, the same functions the review API uses."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ... import review
-from ...codes import InvalidCode, normalize_code
-from ...storage.schema import Ticket
-from ...text import mask
-from ...tickets import get_by_code, is_overdue, today_local
-from ..access import actor
-from ..routes_review import known_labels
-from ..state import db_session, settings, tipbook
-from ..taxonomy import department_name
-from .auth import signed_in
-from .blueprint import bp, error_page
-from .present import HEADS, head_view, label_name, label_options, masked_body
+from triage.engine.text import mask
+from triage.service import review
+from triage.service.codes import InvalidCode, normalize_code
+from triage.service.tickets import get_by_code, is_overdue, today_local
+from triage.storage.schema import Ticket
+from triage.web.access import actor
+from triage.web.pages.auth import signed_in
+from triage.web.pages.blueprint import bp, error_page
+from triage.web.pages.present import HEADS, head_view, label_name, label_options, masked_body
+from triage.web.routes_review import known_labels
+from triage.web.state import db_session, settings, tipbook
+from triage.web.taxonomy import department_name
 
 REVIEWERS = ("reviewer",)  # and admin
 QUEUE_LIMIT = 200

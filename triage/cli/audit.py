@@ -1,0 +1,48 @@
+"""triage audit: the labelled rows most likely mislabelled, from cross-validated probabilities."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="list training rows that look mislabelled")
+    p.add_argument(
+        "--data", nargs="+", metavar="CSV", help="labelled CSV files (default: data/messages/*.csv)"
+    )
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--limit", type=int, default=30, help="rows to list (default 30)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import csv
+    import sys
+
+    from triage.cli.common import existing_file, say, settings
+    from triage.engine.audit import suspicious_rows
+    from triage.engine.data import read_labelled
+    from triage.engine.training import build_model, default_data_files
+    from triage.errors import BadInput
+
+    if args.limit < 1:
+        raise BadInput("--limit must be at least 1.")
+    conf = settings()
+    paths = [existing_file(p) for p in args.data] if args.data else default_data_files(conf)
+    data = read_labelled(paths)
+    say(f"Cross-validating {len(data)} rows ({', '.join(data.labels)}) ...")
+    model = build_model(conf).fit(data.items, data.labels)
+    rows = suspicious_rows(model, data)[: args.limit]
+    fields = ["id", "head", "given", "suggested", "p_given", "p_suggested", "text"]
+    if args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for r in rows:
+            print(
+                f"{r['id']:<28} {r['head']:<10} {r['given']:<22} -> {r['suggested']:<22} "
+                f"{r['p_given']:.2f} -> {r['p_suggested']:.2f}  {r['text'][:40]}"
+            )
+    say(f"{len(rows)} row(s) listed.")
+    return 0

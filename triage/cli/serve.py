@@ -1,0 +1,57 @@
+"""triage serve: run the service under gunicorn on the embedded defaults."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="run the HTTP service (gunicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker: 1 runs sync workers (the default: predictions are CPU-bound, and "
+        "one request at a time per worker gave the shortest tail), more runs gthread workers",
+    )
+    p.add_argument(
+        "--preload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="load the app once before forking, so workers share its memory (default: on)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from triage.cli.common import database_session, say
+    from triage.cli.server import run_gunicorn
+    from triage.errors import BadInput
+    from triage.service.registry import ensure_active, resolve_model_dir
+    from triage.settings import load_settings
+    from triage.storage.db import database_url
+
+    if not 1 <= args.port <= 65535:
+        raise BadInput(f"--port must be between 1 and 65535, not {args.port}.")
+    if args.workers < 1 or args.threads < 1:
+        raise BadInput("--workers and --threads must be at least 1.")
+    conf = load_settings()
+    url = database_url(conf)
+    say(f"Database: {url.split('@')[-1]} (applying migrations)")
+    with database_session(conf) as session:
+        if resolve_model_dir(conf, session) is None:
+            from triage.engine.training import train
+
+            say("No trained model yet: training the default model first (about a minute).")
+            _, folder = train(conf, say=say)
+            say(f"Trained {folder}.")
+        if not conf["model"]:
+            say(f"Active model: {ensure_active(session, Path(conf['models_dir']), 'serve')}")
+    kind = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"
+    say(f"Serving on http://{args.host}:{args.port} ({args.workers} {kind} workers); docs at /docs/")
+    return run_gunicorn(conf, args.host, args.port, args.workers, args.threads, args.preload)

@@ -1,0 +1,151 @@
+"""gunicorn, embedded: `triage serve` runs the app factory in each worker."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["mask_path", "metrics_dir", "run_gunicorn"]
+
+# No query strings, no headers (keys live there): address, method, path, status, size, time.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def run_gunicorn(
+    conf: dict[str, Any], host: str, port: int, workers: int, threads: int, preload: bool
+) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    # Each worker writes its Prometheus figures here; /metrics adds them up.
+    prom = metrics_dir(Path(conf["instance_dir"]))
+    shutil.rmtree(prom, ignore_errors=True)
+    prom.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "preload_app": preload,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": _access_logger(),
+        "errorlog": "-",
+        "loglevel": conf["log_level"].lower(),
+        "child_exit": _child_exit,
+        "when_ready": _when_ready,
+        "post_fork": _post_fork,
+        "post_worker_init": _post_worker_init,
+        "pre_request": _pre_request,
+        # One shared ~/.gunicorn socket would make two servers on one machine collide.
+        "control_socket_disable": True,
+    }
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from triage.web import create_app
+
+            logging.basicConfig(
+                level=conf["log_level"].upper(),
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            )
+            return create_app()
+
+    master = os.getpid()
+    try:
+        Server().run()
+    finally:
+        if os.getpid() == master:  # a worker's exit unwinds through here too
+            shutil.rmtree(prom, ignore_errors=True)
+    return 0
+
+
+def metrics_dir(instance_dir: Path) -> Path:
+    """The workers' Prometheus files, in memory (/dev/shm) when the machine has it, one folder
+    per instance folder. Not in the instance folder: the files are memory-mapped, and when
+    that disk filled up every worker died of SIGBUS (benchmarks/fault_disk.py)."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    tag = hashlib.sha256(str(instance_dir.resolve()).encode()).hexdigest()[:12]
+    return base / f"triage-prometheus-{tag}"
+
+
+# Seven or more digits, maybe split by spaces or dashes: a phone, ID or card number.
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]*\d){6,}")
+
+
+def mask_path(path: str) -> str:
+    """A request path fit for the log: people type phone or ID numbers where a query code
+    belongs (GET /v1/tickets/<code>), and the path is logged."""
+    from triage.engine.text import mask
+
+    return _DIGIT_RUN.sub("[NUMBER]", mask(path))
+
+
+def _access_logger() -> type:
+    from gunicorn.glogging import Logger
+
+    class AccessLogger(Logger):  # type: ignore[misc]
+        def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+            # Only the atoms ACCESS_LOG_FORMAT prints: gunicorn's own builds one per header and
+            # environ entry on every request.
+            status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+            sent = getattr(resp, "sent", None)
+            return {
+                "h": environ.get("REMOTE_ADDR", "-"),
+                "m": environ.get("REQUEST_METHOD"),
+                "U": mask_path(environ.get("PATH_INFO") or ""),
+                "s": status,
+                "b": "-" if sent is None else str(sent),
+                "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            }
+
+    return AccessLogger
+
+
+def _when_ready(server: Any) -> None:
+    if server.cfg.preload_app:
+        import gc
+
+        # The preloaded model and jieba's dictionary are shared with the workers copy-on-write;
+        # frozen objects are never visited by the collector, so their pages stay shared.
+        gc.freeze()
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    app = getattr(server.app, "callable", None)
+    if app is not None:
+        # A preloaded app's pooled connections belong to the master: each worker opens its own.
+        app.extensions["triage.db"].engine.dispose(close=False)
+
+
+def _post_worker_init(worker: Any) -> None:
+    # Benchmarks and drills wait for this line to know every worker has loaded its model.
+    worker.log.info("worker %s ready", worker.pid)
+
+
+def _pre_request(worker: Any, req: Any) -> None:
+    # gunicorn's own hook logs the raw path at DEBUG; this one masks it like the access log
+    # (only when DEBUG is on: masking costs more than the rest of the hook).
+    if worker.log.error_log.isEnabledFor(logging.DEBUG):
+        worker.log.debug("%s %s", req.method, mask_path(req.path))
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

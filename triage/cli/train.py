@@ -1,0 +1,51 @@
+"""triage train: fit the model on labelled CSV files and write a model folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="train a model and write its folder")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        type=str,
+        metavar="CSV",
+        help="labelled CSV files (default: data/messages/*.csv)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="model folder (default: a new version under models/)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from triage.cli.common import existing_file, say, settings
+    from triage.engine.training import train
+
+    conf = settings()
+    paths = [existing_file(p) for p in args.data] if args.data else None
+    model, folder = train(conf, paths, args.out, say=say)
+    if args.out is None:
+        from triage.cli.common import database_session
+        from triage.service.registry import ensure_active
+
+        with database_session(conf) as session:
+            active = ensure_active(session, Path(conf["models_dir"]), "train")
+        if active != model.version_:
+            say(f"The active model stays {active}; `triage models promote {model.version_}` to switch.")
+    print(folder)
+    for head, info in model.cv_.items():
+        m = info["metrics"]
+        review = info["review"]
+        print(
+            f"{head:<12} cv accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+            f"top-3 {m['top3']:.3f}  auto-routed {review['coverage']:.0%} at precision "
+            f"{review['precision']:.3f}"
+        )
+    return 0

@@ -1,0 +1,102 @@
+"""Training one head with the production pipeline and measuring it on held-out rows (`triage benchmark`)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from triage.engine.data import Dataset, read_labelled
+from triage.engine.metrics import head_metrics
+from triage.engine.training import build_model
+from triage.errors import BadInput
+
+
+def _subset(data: Dataset, rows: np.ndarray, target: str) -> tuple[list[dict[str, str]], list[str]]:
+    return [data.items[i] for i in rows], [data.labels[target][i] for i in rows]
+
+
+def _measure(
+    conf: dict[str, Any], train: tuple[list, list], test: tuple[list, list], target: str
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    model = build_model(conf, names=None, fallback=None).fit(train[0], {target: train[1]})
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    proba = model.predict_proba(test[0])[target]
+    predict_s = time.perf_counter() - started
+    classes = model.heads_[target].classes
+    index = {str(c): i for i, c in enumerate(classes)}
+    y = np.array([index.get(lab, -1) for lab in test[1]], dtype=np.int64)
+    m = head_metrics(y, proba, classes)
+    return {
+        **m,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "n_train": len(train[0]),
+        "classes": len(classes),
+    }
+
+
+def benchmark(
+    conf: dict[str, Any],
+    train: Path,
+    target: str,
+    text_cols: list[str],
+    test: Path | None = None,
+    folds: int | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Train ``target`` on ``train`` and measure it on ``test`` or by stratified ``folds``."""
+    if not text_cols:
+        raise BadInput("--text-cols names no column.")
+    data = read_labelled([train], heads=[target], text_cols=text_cols)
+    labelled = np.array([i for i, lab in enumerate(data.labels[target]) if lab])
+    if test is not None:
+        test_data = read_labelled([test], heads=[target], text_cols=text_cols)
+        test_rows = np.array([i for i, lab in enumerate(test_data.labels[target]) if lab])
+        say(f"Training on {len(labelled)} rows, testing on {len(test_rows)}.")
+        runs = [
+            _measure(
+                conf,
+                _subset(data, labelled, target),
+                _subset(test_data, test_rows, target),
+                target,
+            )
+        ]
+    else:
+        if folds is None or folds < 2:
+            raise BadInput("--folds must be at least 2.")
+        y = np.array([data.labels[target][i] for i in labelled])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class")
+            splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(labelled, y))
+        runs = []
+        for k, (tr, te) in enumerate(splits, start=1):
+            say(f"Fold {k}/{folds}: training on {len(tr)} rows.")
+            runs.append(
+                _measure(
+                    conf,
+                    _subset(data, labelled[tr], target),
+                    _subset(data, labelled[te], target),
+                    target,
+                )
+            )
+    n_test = sum(r["n"] for r in runs)
+    summary = {
+        "accuracy": float(np.average([r["accuracy"] for r in runs], weights=[r["n"] for r in runs])),
+        "macro_f1": float(np.mean([r["macro_f1"] for r in runs])),
+        "top3": float(np.average([r["top3"] for r in runs], weights=[r["n"] for r in runs])),
+        "n_train": int(np.mean([r["n_train"] for r in runs])),
+        "n_test": n_test,
+        "classes": int(max(r["classes"] for r in runs)),
+        "fit_s": round(float(np.mean([r["fit_s"] for r in runs])), 2),
+        "predict_texts_per_s": round(n_test / sum(r["predict_s"] for r in runs), 1),
+        "unseen_labels": sum(r["unseen_labels"] for r in runs),
+    }
+    return summary

@@ -1,0 +1,205 @@
+"""Repeat complaints: a new ticket that nearly repeats a recent open one is linked to it.
+
+Each ticket's masked text gets a MinHash signature over character 3-grams, cut into LSH
+bands stored in ``ticket_bands`` with an index on (band, hash). Finding candidates is then
+an index lookup, in every worker and on both databases, however many tickets are stored;
+candidates are confirmed by the exact Jaccard similarity of their shingles.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from hashlib import blake2b
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Select, TextClause, and_, bindparam, func, or_, select, text
+from sqlalchemy.orm import Session, object_session
+
+from triage.storage.schema import Ticket, TicketBand
+
+__all__ = [
+    "BANDS",
+    "ROWS",
+    "RepeatPolicy",
+    "band_hashes",
+    "candidate_query",
+    "cluster_view",
+    "intake_fields",
+    "jaccard",
+    "link",
+    "same_person",
+    "shingles",
+]
+
+SHINGLE = 3
+# 10 bands of 3 rows: a pair with Jaccard 0.6 shares a band with probability 0.91, at 0.8
+# with 0.999, at 0.3 with 0.24 (weeded out by the exact check). On the project's messages
+# re-sent with small edits (Jaccard >= 0.6) it finds 99.6% (16 x 4: 99.5%) and stores ten
+# rows per ticket instead of sixteen: writing and probing them is the bulk of what linking
+# adds to intake.
+BANDS, ROWS = 10, 3
+MAX_CANDIDATES = 20  # newest first; bounds the work when many tickets share a boilerplate text
+_HASH63 = (1 << 63) - 1  # fits a signed BIGINT on every backend
+
+
+@dataclass(frozen=True)
+class RepeatPolicy:
+    window_days: int = 30
+    threshold: float = 0.6
+
+    @classmethod
+    def from_settings(cls, conf: dict[str, Any]) -> RepeatPolicy:
+        return cls(int(conf["repeat_window_days"]), float(conf["repeat_threshold"]))
+
+
+def shingles(text: str) -> frozenset[str]:
+    """Character 3-grams of the text without punctuation or spaces (so re-punctuating a
+    message does not make it new)."""
+    chars = "".join(ch for ch in text.lower() if unicodedata.category(ch)[0] not in "PZC")
+    if len(chars) <= SHINGLE:
+        return frozenset({chars}) if chars else frozenset()
+    return frozenset(chars[i : i + SHINGLE] for i in range(len(chars) - SHINGLE + 1))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+@lru_cache(maxsize=1)
+def _coefficients() -> tuple[np.ndarray, np.ndarray]:
+    # Fixed seed (and BANDS, ROWS): stored band hashes must stay comparable across processes
+    # and releases; changing any of them leaves stored tickets unfindable until re-banded.
+    rng = np.random.default_rng(20261126)
+    a = rng.integers(1, 1 << 63, size=BANDS * ROWS, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 1 << 63, size=BANDS * ROWS, dtype=np.uint64)
+    return a, b
+
+
+def signature(grams: frozenset[str]) -> np.ndarray:
+    """MinHash: per hash function (multiply-add-shift over a stable CRC32 of the shingle;
+    Python's hash() differs between processes), the smallest value over the shingles."""
+    a, b = _coefficients()
+    x = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
+    return ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).min(axis=0)
+
+
+def band_hashes(grams: frozenset[str]) -> list[int]:
+    """One 63-bit hash per band of the signature."""
+    sig = signature(grams).astype("<u8")
+    return [
+        int.from_bytes(blake2b(sig[i * ROWS : (i + 1) * ROWS].tobytes(), digest_size=8).digest()) & _HASH63
+        for i in range(BANDS)
+    ]
+
+
+@lru_cache(maxsize=1)
+def candidate_query() -> Select[Any]:
+    """Open tickets of a category since a time that share a band, newest first: id and
+    masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
+    once: building this expression costs more than running it.
+
+    The band match is a subquery so that both SQLite and PostgreSQL drive the search from
+    the (band, hash) index; as a join, SQLite's planner prefers scanning the category."""
+    # OR of pairs, not a row-value IN: SQLite scans the whole table for the latter.
+    pairs = or_(*(and_(TicketBand.band == i, TicketBand.hash == bindparam(f"h{i}")) for i in range(BANDS)))
+    return (
+        select(Ticket.id, Ticket.text_masked)
+        .where(
+            Ticket.id.in_(select(TicketBand.ticket_id).where(pairs)),
+            Ticket.created_at >= bindparam("since", type_=Ticket.created_at.type),
+            Ticket.category == bindparam("category"),
+            Ticket.status != "closed",
+        )
+        .order_by(Ticket.id.desc())
+        .limit(MAX_CANDIDATES)
+    )
+
+
+@lru_cache(maxsize=1)
+def band_insert() -> TextClause:
+    """A ticket's bands in one multi-row INSERT; bind ``ticket_id`` and ``h0``, ``h1``...
+    One statement: executemany sends one per band to PostgreSQL (measured 0.6 vs 1.0-1.4 ms),
+    and the ORM would add its bookkeeping. Text, because SQLAlchemy compiles a multi-row
+    insert() anew on every call."""
+    rows = ", ".join(f"(:ticket_id, {i}, :h{i})" for i in range(BANDS))
+    return text(f"INSERT INTO {TicketBand.__tablename__} (ticket_id, band, hash) VALUES {rows}")
+
+
+def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) -> Ticket | None:
+    """Link a new, pending ticket to the recent open ticket of the same category it
+    repeats, if any (duplicate_of, and the cluster of the first ticket), and store its
+    bands. Flushes, does not commit; returns the ticket it repeats."""
+    grams = shingles(ticket.text_masked)
+    if not grams:
+        return None
+    bands = {f"h{i}": h for i, h in enumerate(band_hashes(grams))}
+    since = now - timedelta(days=policy.window_days)
+    with session.no_autoflush:  # the new ticket is inserted below, once linked
+        where = {"category": ticket.category, "since": since}
+        found = session.connection().execute(candidate_query(), bands | where).all()  # no ORM layer
+        # The most similar; among equals the first (smallest id).
+        score, _, best_id = max(
+            ((jaccard(grams, shingles(masked)), -tid, tid) for tid, masked in found), default=(0.0, 0, 0)
+        )
+        best = session.get(Ticket, best_id) if score >= policy.threshold else None
+    if best is not None:
+        if best.cluster_id is None:
+            best.cluster_id = best.id
+        ticket.duplicate_of = best.id
+        ticket.cluster_id = best.cluster_id
+    session.flush()  # the ticket's id, for its bands (a taken query code fails here)
+    session.connection().execute(band_insert(), bands | {"ticket_id": ticket.id})
+    return best
+
+
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def _phone(value: str | None) -> str:
+    digits = _NOT_DIGITS.sub("", value or "")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix) :]
+    return digits
+
+
+def _email(value: str | None) -> str:
+    return (value or "").strip().lower()
+
+
+def same_person(a: Ticket, b: Ticket) -> bool:
+    """Same contact phone (digits only, without the +86 prefix) or same e-mail (case-blind)."""
+    if _phone(a.contact_phone) and _phone(a.contact_phone) == _phone(b.contact_phone):
+        return True
+    return bool(_email(a.contact_email)) and _email(a.contact_email) == _email(b.contact_email)
+
+
+def intake_fields(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """What the submitter may learn: that the message was linked, and only when they sent
+    the earlier one themselves, its code and status (never someone else's code)."""
+    if ticket.cluster_id is None:
+        return {"linked": False}
+    earlier = session.scalars(
+        select(Ticket)
+        .where(Ticket.cluster_id == ticket.cluster_id, Ticket.id != ticket.id, Ticket.status != "closed")
+        .order_by(Ticket.id.desc())
+    )
+    own = next((t for t in earlier if same_person(ticket, t)), None)
+    if own is None:
+        return {"linked": True}
+    return {"linked": True, "repeat_of": {"code": own.code, "status": own.status}}
+
+
+def cluster_view(ticket: Ticket) -> dict[str, int] | None:
+    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size."""
+    session = object_session(ticket)
+    if ticket.cluster_id is None or session is None:
+        return None
+    size = session.scalar(select(func.count()).where(Ticket.cluster_id == ticket.cluster_id))
+    return {"id": ticket.cluster_id, "size": int(size or 0)}

@@ -1,0 +1,187 @@
+"""Retraining from verified corrections, the evaluation data the gate uses, promotion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from triage.engine.data import read_labelled
+from triage.engine.model import TriageModel
+from triage.engine.text import mask, normalize
+from triage.engine.training import build_model, default_data_files, split_base
+from triage.errors import BadInput, ModelRefused
+from triage.service import registry
+from triage.service.gate import GateResult, compare
+from triage.service.review import verified_labels
+
+__all__ = ["EvalSet", "evaluation_data", "promote", "retrain"]
+
+HEADS = ("category", "department", "kind")
+MIN_CORRECTIONS_TO_HOLD_OUT = 10
+RECENT_SHARE = 0.2
+CORRECTION_WEIGHT = 5.0  # a person checked it: it counts more than a base row
+
+
+@dataclass
+class EvalSet:
+    items: list[dict]
+    labels: dict[str, list[str]]
+    base_rows: int
+    correction_rows: int
+
+
+def _split_corrections(corrections: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(to train on, most recent ones held out for the gate)."""
+    if len(corrections) < MIN_CORRECTIONS_TO_HOLD_OUT:
+        return corrections, []
+    cut = len(corrections) - max(1, round(len(corrections) * RECENT_SHARE))
+    return corrections[:cut], corrections[cut:]
+
+
+def evaluation_data(settings: dict[str, Any], session: Session) -> EvalSet:
+    base = read_labelled(default_data_files(settings))
+    _, held = split_base(base)
+    _, recent = _split_corrections(verified_labels(session))
+    items = held.items + [{"text": r["text"], "title": ""} for r in recent]
+    labels = {h: held.labels.get(h, []) + [r[h] for r in recent] for h in HEADS}
+    return EvalSet(items, labels, len(held), len(recent))
+
+
+def _key(text: str, title: str | None = None) -> str:
+    return mask(normalize(f"{title}。{text}" if title else text))
+
+
+def training_set(
+    settings: dict[str, Any], session: Session
+) -> tuple[list[dict], dict[str, list[str]], list[float], int]:
+    """Base train part plus verified corrections; a correction replaces the base row with the
+    same (masked, normalized) text."""
+    base_train, _ = split_base(read_labelled(default_data_files(settings)))
+    learn, _ = _split_corrections(verified_labels(session))
+    corrected = {r["text"] for r in learn}
+    items, labels, weights = [], {h: [] for h in HEADS}, []
+    for i, item in enumerate(base_train.items):
+        if _key(item["text"], item.get("title")) in corrected:
+            continue
+        items.append(item)
+        weights.append(1.0)
+        for h in HEADS:
+            labels[h].append(base_train.labels[h][i])
+    for row in learn:
+        items.append({"text": row["text"], "title": ""})
+        weights.append(CORRECTION_WEIGHT)
+        for h in HEADS:
+            labels[h].append(row[h])
+    return items, labels, weights, len(learn)
+
+
+def retrain(
+    settings: dict[str, Any], session: Session, say: Callable[[str], None]
+) -> tuple[TriageModel, Path]:
+    items, labels, weights, n_corrections = training_set(settings, session)
+    say(f"Training on {len(items)} messages, {n_corrections} of them verified corrections.")
+    model = build_model(settings).fit(items, labels, sample_weight=weights)
+    corrections = items[len(items) - n_corrections :]
+    model.remember(corrections, {h: labels[h][len(items) - n_corrections :] for h in HEADS})
+    folder = Path(settings["models_dir"]) / model.version_
+    model.save(folder, {"corrections_learned": n_corrections, "trained_by": "retrain"})
+    return model, folder
+
+
+def _load_checked(folder: Path) -> TriageModel:
+    """Load and route one text, as a worker does before it serves a model."""
+    model = TriageModel.load(folder)
+    model.route("加载检查")
+    return model
+
+
+def gate(settings: dict[str, Any], session: Session, candidate: TriageModel) -> GateResult:
+    """Compare ``candidate`` with the model the workers serve: the active version or, when it
+    cannot be loaded, the newest earlier version that can, which is what they fall back to.
+    With none that loads there is nothing to be worse than, and the gate passes."""
+    folders = registry.serving_order({**settings, "model": ""}, session, exclude=candidate.version_)
+    baseline, folder, refused = registry.first_loadable(folders, _load_checked)
+    why = [f"{version} cannot be loaded ({str(exc).rstrip('.')})" for version, exc in refused.items()]
+    if baseline is None or folder is None:
+        if not folders:
+            return GateResult(passed=True, note="nothing to compare with: there is no active model yet.")
+        return GateResult(
+            passed=True,
+            note="nothing to compare with, so the candidate passes: no version in the registry "
+            f"history loads: {'; '.join(why)}.",
+        )
+    if why:
+        note = (
+            f"compared with {folder.name}, the newest earlier version that loads, which the workers "
+            f"fall back to: the active model {'; '.join(why)}."
+        )
+    else:
+        note = f"compared with the active model {folder.name}."
+    data = evaluation_data(settings, session)
+    result = compare(
+        baseline,
+        candidate,
+        data.items,
+        data.labels,
+        settings["gate_max_f1_drop"],
+        settings["gate_max_recall_drop"],
+    )
+    result.compared_with, result.note = folder.name, note
+    return result
+
+
+def promote(
+    settings: dict[str, Any],
+    session: Session,
+    version: str,
+    actor: str,
+    say: Callable[[str], None],
+    force: bool = False,
+    action: str = "promote",
+) -> bool:
+    """Gate ``version`` against the active model and make it active if it passes (or if
+    forced). A folder that does not load is refused whatever ``force`` says."""
+    folder = Path(settings["models_dir"]) / version
+    if not folder.is_dir():
+        raise BadInput(f"No model version {version} in {settings['models_dir']}.")
+    try:
+        candidate = _load_checked(folder)
+    except ModelRefused as exc:
+        raise ModelRefused(f"Refusing to promote {version}: {exc}") from exc
+    before = registry.resolve_model_dir({**settings, "model": ""}, session, exclude=version)
+    if registry.active_version(session) is None and before is not None:
+        registry.record(session, before.name, "initial", actor)  # so a rollback can return to it
+    if action == "promote":
+        result = gate(settings, session, candidate)
+        say(result.table())
+        if not result.passed and not force:
+            return False
+        note = "forced past the gate: " + "; ".join(result.reasons) if not result.passed else None
+        _mark_card(
+            folder,
+            {
+                "promoted_by": actor,
+                "forced": bool(force and not result.passed),
+                "gate": note,
+                "compared_with": result.compared_with,
+            },
+        )
+    else:
+        note = None
+    registry.record(session, version, action, actor, forced=force, note=note)
+    return True
+
+
+def _mark_card(folder: Path, promotion: dict[str, Any]) -> None:
+    import json
+
+    card_path = folder / "card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card.setdefault("promotions", []).append(promotion)
+    tmp = card_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card, ensure_ascii=False, indent=2))
+    tmp.replace(card_path)

@@ -1,0 +1,191 @@
+"""People in the loop: the review queue, corrections (appended, never overwritten) and
+departments' send-backs (退单)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from triage.storage.schema import Correction, Return, Ticket, TicketEvent
+
+__all__ = [
+    "HEADS",
+    "NotAllowed",
+    "UnknownLabel",
+    "add_correction",
+    "queue",
+    "return_ticket",
+    "verified_labels",
+]
+
+HEADS = ("category", "department", "kind")
+# Returned twice first, then returned, then uncertain, then random quality-control samples.
+_PRIORITY = {"returned_twice": 0, "returned": 1, "uncertain": 2, "quality_check": 3}
+
+
+class UnknownLabel(ValueError):
+    """A label the active model does not know, given without new_label."""
+
+    def __init__(self, head: str, label: str) -> None:
+        super().__init__(f"{label!r} is not a {head} the model knows; send new_label: true to add it.")
+        self.head = head
+
+
+class NotAllowed(ValueError):
+    """The ticket's state does not allow this."""
+
+
+def queue(
+    session: Session,
+    limit: int = 50,
+    head: str | None = None,
+    department: str | None = None,
+) -> list[Ticket]:
+    """Tickets awaiting a person, most in need first: send-backs, then the smallest margin."""
+    order = case(_PRIORITY, value=Ticket.review_reason, else_=9)
+    query = select(Ticket).where(Ticket.review_reason.is_not(None), Ticket.reviewed_at.is_(None))
+    if department:
+        query = query.where(Ticket.department == department)
+    if head:
+        # This head is unsure, or the ticket is queued for reasons that concern every head.
+        query = query.where(
+            Ticket.uncertain_heads.contains(head)
+            | Ticket.review_reason.in_(("returned", "returned_twice", "quality_check"))
+        )
+    query = query.order_by(order, Ticket.margin, Ticket.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def add_correction(
+    session: Session,
+    ticket: Ticket,
+    actor: str,
+    labels: dict[str, str | None],
+    known: dict[str, Sequence[str]],
+    note: str | None = None,
+    new_label: bool = False,
+    now: datetime | None = None,
+) -> Correction:
+    """Append a reviewer's verdict; the ticket's effective routing follows it.
+
+    ``labels`` holds the heads the reviewer set (None or missing: keep the current one, so
+    an empty correction is a confirmation). ``known`` is the active model's label sets.
+    """
+    now = now or datetime.now(UTC)
+    for head, label in labels.items():
+        if label and label not in known.get(head, ()) and not new_label:
+            raise UnknownLabel(head, label)
+    verified = {h: labels.get(h) or getattr(ticket, h) for h in HEADS}
+    predicted = {h: _model_label(ticket.prediction, h) for h in HEADS}
+    changed = [h for h in HEADS if verified[h] != predicted[h]]
+    correction = Correction(
+        at=now,
+        actor=actor,
+        model_version=ticket.model_version,
+        predicted=predicted,
+        changed=",".join(changed),
+        new_label=new_label,
+        note=note,
+        **verified,
+    )
+    ticket.corrections.append(correction)
+    if verified["department"] != ticket.department:
+        ticket.events.append(
+            TicketEvent(type="rerouted", at=now, actor=actor, department=verified["department"], note=note)
+        )
+    for head in HEADS:
+        setattr(ticket, head, verified[head])
+    ticket.reviewed_at = now
+    ticket.updated_at = now
+    session.commit()
+    return correction
+
+
+def _model_label(prediction: dict[str, Any], head: str) -> str | None:
+    entry = prediction.get(head) or {}
+    return entry.get("suggested") or entry.get("label")
+
+
+def return_ticket(
+    session: Session,
+    ticket: Ticket,
+    department: str,
+    actor: str,
+    reason: str,
+    suggested: str | None,
+    fallback: str,
+    now: datetime | None = None,
+) -> Return:
+    """A department sends a ticket back. It goes to the suggested department, else the
+    model's best department that has not returned it; after two send-backs, to the fallback
+    department at the top of the review queue."""
+    if ticket.status in ("replied", "closed"):
+        raise NotAllowed(f"A {ticket.status} ticket cannot be sent back.")
+    now = now or datetime.now(UTC)
+    refused = {r.department for r in ticket.returns} | {department}
+    if len(refused) >= 2:
+        target, reason_code = fallback, "returned_twice"
+    elif suggested and suggested not in refused:
+        target, reason_code = suggested, "returned"
+    else:
+        target, reason_code = _best_remaining(ticket.prediction, refused, fallback), "returned"
+    record = Return(
+        at=now,
+        department=department,
+        actor=actor,
+        reason=reason,
+        suggested_department=suggested,
+        routed_to=target,
+    )
+    ticket.returns.append(record)
+    ticket.events.append(
+        TicketEvent(type="returned", at=now, actor=actor, department=department, note=reason)
+    )
+    ticket.events.append(TicketEvent(type="dispatched", at=now, actor="triage", department=target))
+    ticket.department = target
+    ticket.status = "dispatched"
+    ticket.review_reason = reason_code
+    ticket.reviewed_at = None  # back in the queue even if someone had verified it
+    ticket.updated_at = now
+    session.commit()
+    return record
+
+
+def _best_remaining(prediction: dict[str, Any], refused: set[str], fallback: str) -> str:
+    entry = prediction.get("department") or {}
+    ranking = [entry.get("suggested") or entry.get("label")]
+    ranking += [a["label"] for a in entry.get("alternatives", [])]
+    for label in ranking:
+        if label and label not in refused and label != fallback:
+            return label
+    return fallback
+
+
+def verified_labels(session: Session) -> list[dict[str, Any]]:
+    """The latest verdict per ticket, with its masked text, oldest first: what retraining
+    learns from. Rows carry ``at`` so recent ones can be held out for the promotion gate."""
+    latest: dict[int, Correction] = {}
+    for c in session.scalars(select(Correction).order_by(Correction.id)):
+        latest[c.ticket_id] = c
+    tickets = (
+        {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(list(latest))))}
+        if latest
+        else {}
+    )
+    rows = [
+        {
+            "id": f"ticket:{tickets[tid].code}",
+            "text": tickets[tid].text_masked,
+            "title": "",
+            "category": c.category,
+            "department": c.department,
+            "kind": c.kind,
+            "at": c.at,
+        }
+        for tid, c in latest.items()
+    ]
+    return sorted(rows, key=lambda r: r["at"])

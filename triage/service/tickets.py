@@ -1,0 +1,282 @@
+"""Tickets: intake, status changes and the views of a ticket that each audience may see."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from triage.engine.text import mask, normalize
+from triage.service.codes import new_code
+from triage.service.repeats import RepeatPolicy, cluster_view, link
+from triage.service.workdays import add_working_days
+from triage.storage.schema import Ticket, TicketEvent
+
+__all__ = [
+    "TRANSITIONS",
+    "IllegalTransition",
+    "add_event",
+    "create_ticket",
+    "full_view",
+    "get_by_code",
+    "list_tickets",
+    "public_view",
+    "summary_view",
+]
+
+# status -> event types allowed from it (the event type names the new status)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"dispatched", "closed"}),
+    "dispatched": frozenset({"accepted", "closed"}),
+    "accepted": frozenset({"replied", "closed"}),
+    "replied": frozenset({"replied", "closed"}),
+    "closed": frozenset(),
+}
+CODE_ATTEMPTS = 5
+HEADS = ("category", "department", "kind")
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def time_limit(settings: dict[str, Any], taxonomy_limits: dict[str, int], category: str) -> int:
+    overrides = {}
+    for part in filter(None, (p.strip() for p in settings.get("time_limits", "").split(","))):
+        name, _, days = part.partition("=")
+        overrides[name.strip()] = int(days)
+    return overrides.get(category, taxonomy_limits.get(category, settings["default_time_limit"]))
+
+
+def review_fields(prediction: dict[str, Any], qc_share: float) -> dict[str, Any]:
+    """Why (if at all) a new ticket goes to the review queue, and how uncertain it is."""
+    heads = [h for h in HEADS if h in prediction]
+    uncertain = [h for h in heads if prediction[h].get("needs_review")]
+
+    def margin(h: str) -> float:
+        alts = prediction[h].get("alternatives") or [{"confidence": 0.0}]
+        return float(prediction[h]["confidence"]) - float(alts[0]["confidence"])
+
+    watched = uncertain or heads
+    reason = None
+    if prediction.get("needs_review"):
+        reason = "uncertain"
+    elif secrets.randbelow(10_000) < qc_share * 10_000:
+        reason = "quality_check"  # a random confident one, to measure live accuracy
+    return {
+        "review_reason": reason,
+        "uncertain_heads": ",".join(uncertain),
+        "margin": round(min(margin(h) for h in watched), 4) if watched else 1.0,
+    }
+
+
+def create_ticket(
+    session: Session,
+    *,
+    text: str,
+    title: str | None,
+    channel: str,
+    contact: dict[str, str | None],
+    prediction: dict[str, Any],
+    days: int,
+    tz: str,
+    qc_share: float = 0.0,
+    repeats: RepeatPolicy | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Store a ticket and its first event, committed before returning (a code collision
+    retries with a new code). With ``repeats``, a near-duplicate of a recent open ticket is
+    linked to it in the same transaction."""
+    now = now or datetime.now(UTC)
+    routing = {h: prediction[h]["label"] for h in HEADS}
+    review = review_fields(prediction, qc_share)
+    for _ in range(CODE_ATTEMPTS):
+        ticket = Ticket(
+            code=new_code(),
+            created_at=now,
+            updated_at=now,
+            channel=channel,
+            title=title,
+            text=text,
+            text_masked=mask(normalize(f"{title}。{text}" if title else text)),
+            contact_name=contact.get("name"),
+            contact_phone=contact.get("phone"),
+            contact_email=contact.get("email"),
+            status="received",
+            prediction=prediction,
+            model_version=prediction.get("model_version"),
+            needs_review=bool(prediction["needs_review"]),
+            confidence=float(prediction["category"]["confidence"]),
+            due_at=add_working_days(now, days, tz),
+            **routing,
+            **review,
+        )
+        ticket.events.append(
+            TicketEvent(type="received", at=now, actor="intake", department=routing["department"])
+        )
+        session.add(ticket)
+        try:
+            if repeats is not None:
+                link(session, ticket, repeats, now)
+            session.commit()
+            return ticket
+        except IntegrityError:
+            session.rollback()  # the code was taken: try another
+    raise RuntimeError("could not find a free query code")
+
+
+def get_by_code(session: Session, code: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.code == code))
+
+
+def add_event(
+    session: Session,
+    ticket: Ticket,
+    type_: str,
+    actor: str,
+    note: str | None = None,
+    public_reply: str | None = None,
+    now: datetime | None = None,
+) -> TicketEvent:
+    if type_ not in TRANSITIONS.get(ticket.status, frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(ticket.status, ()))) or "nothing (it is closed)"
+        raise IllegalTransition(f"A {ticket.status} ticket cannot become {type_}; allowed: {allowed}.")
+    now = now or datetime.now(UTC)
+    event = TicketEvent(
+        type=type_,
+        at=now,
+        actor=actor,
+        department=ticket.department,
+        note=note,
+        public_reply=public_reply,
+    )
+    ticket.events.append(event)
+    ticket.status = type_
+    ticket.updated_at = now
+    if type_ == "closed":
+        ticket.closed_at = now
+    session.commit()
+    return event
+
+
+def list_tickets(
+    session: Session, filters: dict[str, Any], page: int, per_page: int, now: datetime | None = None
+) -> tuple[list[Ticket], int]:
+    now = now or datetime.now(UTC)
+    query = select(Ticket)
+    for column in ("status", "department", "category"):
+        if filters.get(column):
+            query = query.where(getattr(Ticket, column) == filters[column])
+    if filters.get("since"):
+        query = query.where(Ticket.created_at >= filters["since"])
+    if filters.get("needs_review") is not None:
+        query = query.where(Ticket.needs_review == filters["needs_review"])
+    if filters.get("overdue") is True:
+        query = query.where(Ticket.status != "closed", Ticket.due_at < now)
+    elif filters.get("overdue") is False:
+        query = query.where((Ticket.status == "closed") | (Ticket.due_at >= now))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Ticket.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return list(rows), total
+
+
+def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:
+    return ticket.status != "closed" and ticket.due_at < (now or datetime.now(UTC))
+
+
+def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
+    """What the submitter sees: status and public replies, nothing they (or anyone) wrote."""
+    return {
+        "code": ticket.code,
+        "status": ticket.status,
+        "submitted_at": ticket.created_at.isoformat(),
+        "due_at": ticket.due_at.isoformat(),
+        "department": {"id": ticket.department, "name": department_name},
+        "history": [
+            {"status": e.type, "at": e.at.isoformat(), "public_reply": e.public_reply}
+            for e in ticket.events
+            if e.type in TRANSITIONS or e.type == "received"
+        ],
+    }
+
+
+def summary_view(ticket: Ticket) -> dict[str, Any]:
+    """A row of a staff listing: routing and state, text masked."""
+    return {
+        "code": ticket.code,
+        "created_at": ticket.created_at.isoformat(),
+        "channel": ticket.channel,
+        "status": ticket.status,
+        "category": ticket.category,
+        "department": ticket.department,
+        "kind": ticket.kind,
+        "needs_review": ticket.needs_review,
+        "confidence": ticket.confidence,
+        "due_at": ticket.due_at.isoformat(),
+        "overdue": is_overdue(ticket),
+        "excerpt": ticket.text_masked[:120],
+        "cluster": cluster_view(ticket),
+    }
+
+
+def full_view(ticket: Ticket) -> dict[str, Any]:
+    """Everything, for staff roles allowed to see personal data."""
+    return {
+        **summary_view(ticket),
+        "title": ticket.title,
+        "text": ticket.text,
+        "text_masked": ticket.text_masked,
+        "contact": {
+            "name": ticket.contact_name,
+            "phone": ticket.contact_phone,
+            "email": ticket.contact_email,
+        },
+        "prediction": ticket.prediction,
+        "model_version": ticket.model_version,
+        "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "review_reason": ticket.review_reason,
+        "reviewed_at": ticket.reviewed_at.isoformat() if ticket.reviewed_at else None,
+        "corrections": [
+            {
+                "at": c.at.isoformat(),
+                "by": c.actor,
+                "model_version": c.model_version,
+                "predicted": c.predicted,
+                "verified": {"category": c.category, "department": c.department, "kind": c.kind},
+                "changed": [h for h in c.changed.split(",") if h],
+                "note": c.note,
+            }
+            for c in ticket.corrections
+        ],
+        "returns": [
+            {
+                "at": r.at.isoformat(),
+                "department": r.department,
+                "reason": r.reason,
+                "suggested_department": r.suggested_department,
+                "routed_to": r.routed_to,
+            }
+            for r in ticket.returns
+        ],
+        "events": [
+            {
+                "type": e.type,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "department": e.department,
+                "note": e.note,
+                "public_reply": e.public_reply,
+            }
+            for e in ticket.events
+        ],
+    }
+
+
+def today_local(tz: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(tz)).date()
