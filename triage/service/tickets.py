@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -274,9 +274,3 @@ def full_view(ticket: Ticket) -> dict[str, Any]:
             for e in ticket.events
         ],
     }
-
-
-def today_local(tz: str) -> date:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(tz)).date()

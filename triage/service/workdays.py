@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["add_working_days", "is_workday"]
+__all__ = ["add_working_days", "day_start", "is_workday", "today_local"]
 
 log = logging.getLogger(__name__)
 _warned_years: set[int] = set()
@@ -49,3 +49,12 @@ def add_working_days(start: datetime, days: int, tz: str = "Asia/Shanghai") -> d
         if is_workday(day):
             counted += 1
     return datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+
+
+def today_local(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def day_start(day: date, tz: str) -> datetime:
+    """Midnight of a local day, in UTC."""
+    return datetime.combine(day, time(), ZoneInfo(tz)).astimezone(UTC)

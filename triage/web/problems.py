@@ -11,6 +11,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from triage.service.scoping import OutOfScope
+
 __all__ = ["ApiError", "install", "problem"]
 
 log = logging.getLogger(__name__)
@@ -136,6 +138,10 @@ def install(app: Flask) -> None:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         code = exc.code or 500
         return problem(code, exc.description or _TITLES.get(code, "Error"), headers=headers)
+
+    @app.errorhandler(OutOfScope)
+    def _out_of_scope(exc: OutOfScope) -> Response:
+        return problem(403, str(exc))
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

@@ -9,11 +9,12 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from triage.service import review
 from triage.service import tickets as svc
+from triage.service.scoping import check_holds
 from triage.web.access import access, actor
+from triage.web.lookups import find_ticket, known_labels
 from triage.web.problems import ApiError
-from triage.web.routes_tickets import find_ticket
 from triage.web.schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn, ReviewQueue
-from triage.web.state import db_session, models, settings
+from triage.web.state import db_session, settings
 
 bp = APIBlueprint(
     "review",
@@ -34,11 +35,6 @@ def queue_item(ticket: Any) -> dict[str, Any]:
         "margin": ticket.margin,
         "returns": len(ticket.returns),
     }
-
-
-def known_labels() -> dict[str, list[str]]:
-    model = models().get()
-    return {h: [str(c) for c in m.classes] for h, m in model.heads_.items()}
 
 
 @bp.get("/review/queue", responses={200: ReviewQueue})
@@ -83,8 +79,7 @@ def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
     """The department holding a ticket sends it back as not theirs."""
     ticket = find_ticket(path.code)
     key = g.key
-    if key.role == "department" and ticket.department != key.department:
-        raise ApiError(403, "Only the department holding this ticket can send it back.")
+    check_holds(key, ticket.department)
     if body.suggested_department and body.suggested_department not in known_labels()["department"]:
         raise ApiError(
             400,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import hotspots, stats
+from triage.service import hotspots, stats, workdays
+from triage.service.scoping import department_filter
 from triage.web.access import access
 from triage.web.problems import ApiError
 from triage.web.schemas import Problem
@@ -37,17 +38,7 @@ def duration(text: str) -> timedelta:
 
 
 def day_start(day: date) -> datetime:
-    """Midnight of a local day, in UTC."""
-    return datetime.combine(day, time(), ZoneInfo(settings()["timezone"])).astimezone(UTC)
-
-
-def own_department(asked: str | None) -> str | None:
-    """A department key sees only its own department, like the ticket listing."""
-    if g.key is None or g.key.role != "department":
-        return asked
-    if asked and asked != g.key.department:
-        raise ApiError(403, "A department key sees only its own department's figures.")
-    return str(g.key.department)
+    return workdays.day_start(day, settings()["timezone"])
 
 
 @bp.get("/summary", responses={200: SummaryOut})
@@ -59,7 +50,7 @@ def summary(query: SummaryQuery) -> dict[str, Any]:
         raise ApiError(400, "from is after to.", errors=[{"field": "from", "message": "after to"}])
     start = day_start(query.from_) if query.from_ else None
     end = day_start(query.to + timedelta(days=1)) if query.to else None
-    return stats.summary(db_session(), start, end, own_department(query.department))
+    return stats.summary(db_session(), start, end, department_filter(g.key, query.department))
 
 
 @bp.get("/hotspots", responses={200: HotspotsOut})
@@ -77,7 +68,7 @@ def hotspot_list(query: HotspotQuery) -> dict[str, Any]:
         now=at.astimezone(UTC),
         window=duration(query.window),
         baseline=duration(query.baseline),
-        department=own_department(query.department),
+        department=department_filter(g.key, query.department),
         alpha=conf["hotspot_alpha"],
         min_count=conf["hotspot_min_count"],
         words=hotspots.Words.load(Path(conf["data_dir"])),

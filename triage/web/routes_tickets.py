@@ -8,12 +8,13 @@ from typing import Any
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import repeats
+from triage.service import repeats, workdays
 from triage.service import tickets as svc
-from triage.service.codes import InvalidCode, normalize_code
+from triage.service.scoping import check_holds, department_filter
 from triage.storage.schema import Ticket
 from triage.web.access import access, actor, public
 from triage.web.limits import lookup_limit
+from triage.web.lookups import find_ticket
 from triage.web.problems import ApiError
 from triage.web.schemas import (
     CodePath,
@@ -61,7 +62,7 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         repeats=repeats.RepeatPolicy.from_settings(conf),
     )
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
-    today = svc.today_local(conf["timezone"])
+    today = workdays.today_local(conf["timezone"])
     tips = [
         tip.as_json(department_name(tip.department), score)
         for tip, score in tipbook().best(category, body.text, today)
@@ -77,21 +78,6 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
     }, 201
 
 
-def find_ticket(code: str) -> Ticket:
-    try:
-        canonical = normalize_code(code)
-    except InvalidCode as exc:
-        raise ApiError(
-            400,
-            f"That is not a valid query code: {exc}.",
-            errors=[{"field": "code", "message": str(exc)}],
-        ) from exc
-    ticket = svc.get_by_code(db_session(), canonical)
-    if ticket is None:
-        raise ApiError(404, "No submission has this query code.")
-    return ticket
-
-
 @bp.get("/tickets/<code>", responses={200: PublicTicket, 429: Problem})
 @public
 @lookup_limit
@@ -104,9 +90,7 @@ def lookup_ticket(path: CodePath) -> dict[str, Any]:
 def _visible(ticket: Ticket) -> Ticket:
     from flask import g
 
-    key = g.key
-    if key.role == "department" and ticket.department != key.department:
-        raise ApiError(403, "This ticket belongs to another department.")
+    check_holds(g.key, ticket.department)
     return ticket
 
 
@@ -117,10 +101,7 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
     from flask import g
 
     filters = query.model_dump()
-    if g.key.role == "department":
-        if query.department and query.department != g.key.department:
-            raise ApiError(403, "A department key lists only its own department's tickets.")
-        filters["department"] = g.key.department
+    filters["department"] = department_filter(g.key, query.department)
     per_page = query.per_page or settings()["page_size"]
     rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
     return {

@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from triage.engine.text import mask
 from triage.service import hotspots, stats
-from triage.service.tickets import today_local
+from triage.service.scoping import department_filter
+from triage.service.workdays import day_start, today_local
 from triage.storage.schema import Ticket
+from triage.web.lookups import known_labels
 from triage.web.pages.auth import signed_in
 from triage.web.pages.blueprint import bp, error_page
 from triage.web.pages.present import label_options, masked_body
-from triage.web.routes_review import known_labels
-from triage.web.routes_stats import day_start
 from triage.web.state import db_session, settings
 
 VIEWERS = ("reviewer", "department")  # and admin
@@ -40,9 +40,7 @@ def scope() -> dict[str, Any]:
     """Period and department from the query; a department key is held to its own."""
     key = g.page_key
     days = request.args.get("days", type=int)
-    department = request.args.get("department", "")[:64] or None
-    if key.role == "department":
-        department = key.department
+    department = department_filter(key, request.args.get("department", "")[:64] or None, strict=False)
     return {"days": days if days in PERIODS else 30, "department": department}
 
 
@@ -65,7 +63,7 @@ def _examples(codes: set[str]) -> dict[str, dict[str, str]]:
 def dashboard() -> str:
     conf, where = settings(), scope()
     first = first_day(where)
-    figures = stats.summary(db_session(), day_start(first), None, where["department"])
+    figures = stats.summary(db_session(), day_start(first, settings()["timezone"]), None, where["department"])
     spots = hotspots.report(
         db_session(),
         now=datetime.now(UTC),
@@ -107,7 +105,7 @@ def _draw(name: str, where: dict[str, Any]) -> bytes:
 
     session, now = db_session(), datetime.now(UTC)
     first = first_day(where)
-    conds = stats.scope(day_start(first), None, where["department"])
+    conds = stats.scope(day_start(first, settings()["timezone"]), None, where["department"])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{name}.png"
         if name == "volume":

@@ -12,13 +12,14 @@ from werkzeug.wrappers import Response
 from triage.engine.text import mask
 from triage.service import review
 from triage.service.codes import InvalidCode, normalize_code
-from triage.service.tickets import get_by_code, is_overdue, today_local
+from triage.service.tickets import get_by_code, is_overdue
+from triage.service.workdays import today_local
 from triage.storage.schema import Ticket
 from triage.web.access import actor
+from triage.web.lookups import known_labels
 from triage.web.pages.auth import signed_in
 from triage.web.pages.blueprint import bp, error_page
 from triage.web.pages.present import HEADS, head_view, label_name, label_options, masked_body
-from triage.web.routes_review import known_labels
 from triage.web.state import db_session, settings, tipbook
 from triage.web.taxonomy import department_name
 
