@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from triage.service import status
 from triage.storage.schema import Correction, Return, Ticket, TicketEvent
 
 __all__ = [
     "HEADS",
-    "NotAllowed",
     "UnknownLabel",
     "add_correction",
     "queue",
@@ -33,10 +33,6 @@ class UnknownLabel(ValueError):
     def __init__(self, head: str, label: str) -> None:
         super().__init__(f"{label!r} is not a {head} the model knows; send new_label: true to add it.")
         self.head = head
-
-
-class NotAllowed(ValueError):
-    """The ticket's state does not allow this."""
 
 
 def queue(
@@ -123,9 +119,8 @@ def return_ticket(
     """A department sends a ticket back. It goes to the suggested department, else the
     model's best department that has not returned it; after two send-backs, to the fallback
     department at the top of the review queue."""
-    if ticket.status in ("replied", "closed"):
-        raise NotAllowed(f"A {ticket.status} ticket cannot be sent back.")
     now = now or datetime.now(UTC)
+    status.send_back(ticket, now)
     refused = {r.department for r in ticket.returns} | {department}
     if len(refused) >= 2:
         target, reason_code = fallback, "returned_twice"
@@ -147,10 +142,8 @@ def return_ticket(
     )
     ticket.events.append(TicketEvent(type="dispatched", at=now, actor="triage", department=target))
     ticket.department = target
-    ticket.status = "dispatched"
     ticket.review_reason = reason_code
     ticket.reviewed_at = None  # back in the queue even if someone had verified it
-    ticket.updated_at = now
     session.commit()
     return record
 

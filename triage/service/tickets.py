@@ -11,14 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage.engine.text import mask, normalize
+from triage.service import status
 from triage.service.codes import new_code
 from triage.service.repeats import RepeatPolicy, cluster_view, link
 from triage.service.workdays import add_working_days
 from triage.storage.schema import Ticket, TicketEvent
 
 __all__ = [
-    "TRANSITIONS",
-    "IllegalTransition",
     "add_event",
     "create_ticket",
     "full_view",
@@ -28,20 +27,8 @@ __all__ = [
     "summary_view",
 ]
 
-# status -> event types allowed from it (the event type names the new status)
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "received": frozenset({"dispatched", "closed"}),
-    "dispatched": frozenset({"accepted", "closed"}),
-    "accepted": frozenset({"replied", "closed"}),
-    "replied": frozenset({"replied", "closed"}),
-    "closed": frozenset(),
-}
 CODE_ATTEMPTS = 5
 HEADS = ("category", "department", "kind")
-
-
-class IllegalTransition(ValueError):
-    pass
 
 
 def time_limit(settings: dict[str, Any], taxonomy_limits: dict[str, int], category: str) -> int:
@@ -106,7 +93,7 @@ def create_ticket(
             contact_name=contact.get("name"),
             contact_phone=contact.get("phone"),
             contact_email=contact.get("email"),
-            status="received",
+            status=status.INITIAL,
             prediction=prediction,
             model_version=prediction.get("model_version"),
             needs_review=bool(prediction["needs_review"]),
@@ -116,7 +103,7 @@ def create_ticket(
             **review,
         )
         ticket.events.append(
-            TicketEvent(type="received", at=now, actor="intake", department=routing["department"])
+            TicketEvent(type=status.INITIAL, at=now, actor="intake", department=routing["department"])
         )
         session.add(ticket)
         try:
@@ -142,10 +129,8 @@ def add_event(
     public_reply: str | None = None,
     now: datetime | None = None,
 ) -> TicketEvent:
-    if type_ not in TRANSITIONS.get(ticket.status, frozenset()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(ticket.status, ()))) or "nothing (it is closed)"
-        raise IllegalTransition(f"A {ticket.status} ticket cannot become {type_}; allowed: {allowed}.")
     now = now or datetime.now(UTC)
+    status.move(ticket, type_, now)
     event = TicketEvent(
         type=type_,
         at=now,
@@ -155,10 +140,6 @@ def add_event(
         public_reply=public_reply,
     )
     ticket.events.append(event)
-    ticket.status = type_
-    ticket.updated_at = now
-    if type_ == "closed":
-        ticket.closed_at = now
     session.commit()
     return event
 
@@ -199,7 +180,7 @@ def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
         "history": [
             {"status": e.type, "at": e.at.isoformat(), "public_reply": e.public_reply}
             for e in ticket.events
-            if e.type in TRANSITIONS or e.type == "received"
+            if e.type in status.TRANSITIONS
         ],
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import review
+from triage.service import review, status
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds
 from triage.web.access import access, actor
@@ -96,7 +96,7 @@ def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
             body.suggested_department,
             settings()["fallback_department"],
         )
-    except review.NotAllowed as exc:
+    except status.IllegalTransition as exc:
         raise ApiError(409, str(exc)) from exc
     return {
         "code": ticket.code,

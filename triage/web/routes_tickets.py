@@ -8,7 +8,7 @@ from typing import Any
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import repeats, workdays
+from triage.service import repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
 from triage.storage.schema import Ticket
@@ -132,6 +132,6 @@ def add_event(path: CodePath, body: EventIn) -> tuple[dict[str, Any], int]:
         )
     try:
         svc.add_event(db_session(), ticket, body.type, actor(), body.note, body.public_reply)
-    except svc.IllegalTransition as exc:
+    except status.IllegalTransition as exc:
         raise ApiError(409, str(exc)) from exc
     return svc.full_view(ticket), 201
