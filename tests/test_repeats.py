@@ -5,6 +5,7 @@ from seeding import NOW, messages, prediction, session_at, ticket
 
 from triage.service import repeats
 from triage.service import tickets as svc
+from triage.web import ticket_views
 
 POLICY = repeats.RepeatPolicy(window_days=30, threshold=0.6)
 COMPLAINT = (
@@ -47,14 +48,14 @@ def test_a_resubmission_with_small_edits_joins_the_first_tickets_cluster(session
     assert second.duplicate_of == first.id
     assert second.cluster_id == first.id == first.cluster_id == third.cluster_id
     assert repeats.cluster_view(third) == {"id": first.id, "size": 3}
-    assert svc.summary_view(first)["cluster"] == {"id": first.id, "size": 3}
+    assert ticket_views.summary_view(first)["cluster"] == {"id": first.id, "size": 3}
 
 
 def test_different_complaints_in_the_same_category_stay_apart(session):
     texts = [m["text"] for m in messages("queue_waiting")[:60]]
     created = [intake(session, t, now=NOW + timedelta(minutes=i)) for i, t in enumerate(texts)]
     assert [t.code for t in created if t.cluster_id is not None] == []
-    assert svc.summary_view(created[0])["cluster"] is None
+    assert ticket_views.summary_view(created[0])["cluster"] is None
 
 
 def test_same_text_in_another_category_does_not_link(session):

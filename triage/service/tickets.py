@@ -13,18 +13,15 @@ from sqlalchemy.orm import Session
 from triage.engine.text import mask, normalize
 from triage.service import status
 from triage.service.codes import new_code
-from triage.service.repeats import RepeatPolicy, cluster_view, link
+from triage.service.repeats import RepeatPolicy, link
 from triage.service.workdays import add_working_days
 from triage.storage.schema import Ticket, TicketEvent
 
 __all__ = [
     "add_event",
     "create_ticket",
-    "full_view",
     "get_by_code",
     "list_tickets",
-    "public_view",
-    "summary_view",
 ]
 
 CODE_ATTEMPTS = 5
@@ -167,91 +164,3 @@ def list_tickets(
 
 def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:
     return ticket.status != "closed" and ticket.due_at < (now or datetime.now(UTC))
-
-
-def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
-    """What the submitter sees: status and public replies, nothing they (or anyone) wrote."""
-    return {
-        "code": ticket.code,
-        "status": ticket.status,
-        "submitted_at": ticket.created_at.isoformat(),
-        "due_at": ticket.due_at.isoformat(),
-        "department": {"id": ticket.department, "name": department_name},
-        "history": [
-            {"status": e.type, "at": e.at.isoformat(), "public_reply": e.public_reply}
-            for e in ticket.events
-            if e.type in status.TRANSITIONS
-        ],
-    }
-
-
-def summary_view(ticket: Ticket) -> dict[str, Any]:
-    """A row of a staff listing: routing and state, text masked."""
-    return {
-        "code": ticket.code,
-        "created_at": ticket.created_at.isoformat(),
-        "channel": ticket.channel,
-        "status": ticket.status,
-        "category": ticket.category,
-        "department": ticket.department,
-        "kind": ticket.kind,
-        "needs_review": ticket.needs_review,
-        "confidence": ticket.confidence,
-        "due_at": ticket.due_at.isoformat(),
-        "overdue": is_overdue(ticket),
-        "excerpt": ticket.text_masked[:120],
-        "cluster": cluster_view(ticket),
-    }
-
-
-def full_view(ticket: Ticket) -> dict[str, Any]:
-    """Everything, for staff roles allowed to see personal data."""
-    return {
-        **summary_view(ticket),
-        "title": ticket.title,
-        "text": ticket.text,
-        "text_masked": ticket.text_masked,
-        "contact": {
-            "name": ticket.contact_name,
-            "phone": ticket.contact_phone,
-            "email": ticket.contact_email,
-        },
-        "prediction": ticket.prediction,
-        "model_version": ticket.model_version,
-        "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
-        "review_reason": ticket.review_reason,
-        "reviewed_at": ticket.reviewed_at.isoformat() if ticket.reviewed_at else None,
-        "corrections": [
-            {
-                "at": c.at.isoformat(),
-                "by": c.actor,
-                "model_version": c.model_version,
-                "predicted": c.predicted,
-                "verified": {"category": c.category, "department": c.department, "kind": c.kind},
-                "changed": [h for h in c.changed.split(",") if h],
-                "note": c.note,
-            }
-            for c in ticket.corrections
-        ],
-        "returns": [
-            {
-                "at": r.at.isoformat(),
-                "department": r.department,
-                "reason": r.reason,
-                "suggested_department": r.suggested_department,
-                "routed_to": r.routed_to,
-            }
-            for r in ticket.returns
-        ],
-        "events": [
-            {
-                "type": e.type,
-                "at": e.at.isoformat(),
-                "actor": e.actor,
-                "department": e.department,
-                "note": e.note,
-                "public_reply": e.public_reply,
-            }
-            for e in ticket.events
-        ],
-    }

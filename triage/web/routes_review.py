@@ -8,8 +8,8 @@ from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
 from triage.service import review, status
-from triage.service import tickets as svc
 from triage.service.scoping import check_holds
+from triage.web import ticket_views
 from triage.web.access import access, actor
 from triage.web.lookups import find_ticket, known_labels
 from triage.web.problems import ApiError
@@ -28,7 +28,7 @@ bp = APIBlueprint(
 
 def queue_item(ticket: Any) -> dict[str, Any]:
     return {
-        **svc.summary_view(ticket),
+        **ticket_views.summary_view(ticket),
         "review_reason": ticket.review_reason,
         "quality_check": ticket.review_reason == "quality_check",
         "uncertain_heads": [h for h in ticket.uncertain_heads.split(",") if h],

@@ -12,6 +12,7 @@ from triage.service import repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
 from triage.storage.schema import Ticket
+from triage.web import ticket_views
 from triage.web.access import access, actor, public
 from triage.web.limits import lookup_limit
 from triage.web.lookups import find_ticket
@@ -84,7 +85,7 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
 def lookup_ticket(path: CodePath) -> dict[str, Any]:
     """Follow a submission by its query code: status and public replies, nothing personal."""
     ticket = find_ticket(path.code)
-    return svc.public_view(ticket, department_name(ticket.department))
+    return ticket_views.public_view(ticket, department_name(ticket.department))
 
 
 def _visible(ticket: Ticket) -> Ticket:
@@ -105,7 +106,7 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
     per_page = query.per_page or settings()["page_size"]
     rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
     return {
-        "items": [svc.summary_view(t) for t in rows],
+        "items": [ticket_views.summary_view(t) for t in rows],
         "page": query.page,
         "per_page": per_page,
         "total": total,
@@ -116,7 +117,7 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
 @access(*STAFF)
 def full_ticket(path: CodePath) -> dict[str, Any]:
     """Everything about a ticket, including the original text and contact."""
-    return svc.full_view(_visible(find_ticket(path.code)))
+    return ticket_views.full_view(_visible(find_ticket(path.code)))
 
 
 @bp.post("/tickets/<code>/events", security=[{"bearer": []}], responses={201: TicketFull, 409: Problem})
@@ -134,4 +135,4 @@ def add_event(path: CodePath, body: EventIn) -> tuple[dict[str, Any], int]:
         svc.add_event(db_session(), ticket, body.type, actor(), body.note, body.public_reply)
     except status.IllegalTransition as exc:
         raise ApiError(409, str(exc)) from exc
-    return svc.full_view(ticket), 201
+    return ticket_views.full_view(ticket), 201
