@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from triage.engine.data import read_labelled
 from triage.engine.model import TriageModel
-from triage.engine.text import mask, normalize
+from triage.engine.text import prepare
 from triage.engine.training import build_model, default_data_files, split_base
 from triage.errors import BadInput, ModelRefused
 from triage.service import registry
@@ -51,10 +51,6 @@ def evaluation_data(settings: dict[str, Any], session: Session) -> EvalSet:
     return EvalSet(items, labels, len(held), len(recent))
 
 
-def _key(text: str, title: str | None = None) -> str:
-    return mask(normalize(f"{title}。{text}" if title else text))
-
-
 def training_set(
     settings: dict[str, Any], session: Session
 ) -> tuple[list[dict], dict[str, list[str]], list[float], int]:
@@ -65,7 +61,7 @@ def training_set(
     corrected = {r["text"] for r in learn}
     items, labels, weights = [], {h: [] for h in HEADS}, []
     for i, item in enumerate(base_train.items):
-        if _key(item["text"], item.get("title")) in corrected:
+        if prepare(item["text"], item.get("title")) in corrected:
             continue
         items.append(item)
         weights.append(1.0)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage.engine.text import mask, normalize
+from triage.engine.text import prepare
 from triage.service import status
 from triage.service.codes import new_code
 from triage.service.repeats import RepeatPolicy, link
@@ -86,7 +86,7 @@ def create_ticket(
             channel=channel,
             title=title,
             text=text,
-            text_masked=mask(normalize(f"{title}。{text}" if title else text)),
+            text_masked=prepare(text, title),
             contact_name=contact.get("name"),
             contact_phone=contact.get("phone"),
             contact_email=contact.get("email"),
