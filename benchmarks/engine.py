@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = TriageModel.load(folder)
     corpus = []
-    data_dir = Path(load_settings()["data_dir"]) / "messages"
+    data_dir = Path(load_settings().data_dir) / "messages"
     for path in sorted(data_dir.glob("*.csv")):
         with open(path, encoding="utf-8") as fh:
             corpus.extend(r["text"] for r in csv.DictReader(fh))

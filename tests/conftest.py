@@ -10,7 +10,7 @@ import pytest
 from paths import PROJECT_ROOT
 
 from triage.engine.training import build_model
-from triage.settings import load_settings
+from triage.settings import Settings, load_settings
 
 DATA = PROJECT_ROOT / "data"
 PER_LABEL = 24
@@ -46,7 +46,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture()
-def settings() -> dict:
+def settings() -> Settings:
     return load_settings()
 
 

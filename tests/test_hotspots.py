@@ -83,7 +83,7 @@ def test_distinguishing_terms_prefer_what_is_new():
 
 
 def test_hotspots_endpoint(app, client, make_key):
-    with session_at(app.config["TRIAGE"]["database_url"]) as s:
+    with session_at(app.config["TRIAGE"].database_url) as s:
         ordinary_traffic(s)
         queue_spike(s)
     at = NOW.isoformat().replace("+00:00", "Z")

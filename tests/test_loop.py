@@ -228,4 +228,4 @@ def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(proje
 
 
 def test_settings_see_the_project(project):
-    assert load_settings()["data_dir"] == str(Path(project) / "data")
+    assert load_settings().data_dir == Path(project) / "data"

@@ -117,7 +117,7 @@ def test_an_empty_period_has_counts_of_zero_and_no_rates(session):
 
 @pytest.fixture()
 def seeded(app):
-    with session_at(app.config["TRIAGE"]["database_url"]) as s:
+    with session_at(app.config["TRIAGE"].database_url) as s:
         seed(s)
     return app
 

@@ -1,20 +1,28 @@
-"""Every setting, declared once: name, default, help. Read from ``TRIAGE_<NAME>`` variables.
+"""Every setting, declared once with its type, range, default and help; read from ``TRIAGE_<NAME>``.
 
-The README's settings table is checked against this list by a test.
+Sources, strongest first: the overrides given to :func:`load_settings` (a test config), the
+environment, ``./.env`` (the current directory), ``$TRIAGE_HOME/.env`` (the home folder). Every
+value is checked at start; all bad ones are refused together in one :class:`BadInput`. The
+README's settings table is checked against these declarations by a test.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from triage.errors import BadInput
 
-__all__ = ["SETTINGS", "Setting", "bundled_data", "default_home", "load_settings"]
+__all__ = ["ENV_PREFIX", "Settings", "bundled_data", "default_home", "env_files", "load_settings"]
+
+ENV_PREFIX = "TRIAGE_"
 
 
 def _checkout_root() -> Path | None:
@@ -41,180 +49,220 @@ def bundled_data() -> Path:
     return Path(str(found))
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
-    parse: Callable[[str], Any] = str
-
-    @property
-    def env(self) -> str:
-        return f"TRIAGE_{self.name.upper()}"
+def env_files() -> tuple[Path, ...]:
+    """The ``.env`` files read, weakest first: the home folder's, then the current directory's."""
+    home = Path(os.environ.get(f"{ENV_PREFIX}HOME") or default_home())
+    return (home / ".env", Path.cwd() / ".env")
 
 
-def _bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"not a yes/no value: {text!r}")
+def _time_limits(value: Any) -> Any:
+    """``tax=5,other=15`` → ``{"tax": 5, "other": 15}`` (a mapping passes through)."""
+    if not isinstance(value, str):
+        return value
+    limits: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, days = part.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected category=days pairs separated by commas, got {part!r}")
+        limits[name.strip()] = days.strip()
+    return limits
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "home",
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+Share = Annotated[float, Field(gt=0, lt=1)]
+Drop = Annotated[float, Field(ge=0, le=1)]
+Days = Annotated[int, Field(ge=1)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """The service's settings: typed, range-checked and frozen once loaded."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # TRIAGE_X= means the default, as before
+        extra="ignore",  # other TRIAGE_* lines in a shared .env are not ours to refuse
+        frozen=True,
+        allow_inf_nan=False,
+        validate_default=True,
+    )
+
+    home: Path = Field(
+        Path(),
+        description="Folder for runtime state (models/ and instance/); empty means the checkout when run "
+        "from one, else $XDG_DATA_HOME/triage (~/.local/share/triage).",
+    )
+    data_dir: Path = Field(
+        Path(),
+        description="Folder with the taxonomy, training messages, tips and dictionaries; "
+        "empty means the bundled data.",
+    )
+    models_dir: Path = Field(
+        Path(),
+        description="Folder holding one sub-folder per trained model version; "
+        "empty means models/ in the home folder.",
+    )
+    model: str = Field("", description="A model folder to use instead of the active one (tests, pinning).")
+    target_precision: Share = Field(
+        0.95, description="Precision the auto-routed share of each head must reach."
+    )
+    coverage: Share = Field(
+        0.90, description="Probability that a head's candidate set holds the right label."
+    )
+    fallback_department: str = Field(
+        "general_office", description="Department used when the department head is unsure."
+    )
+    instance_dir: Path = Field(
+        Path(),
+        description="Folder for the SQLite database, secret key and runtime files; "
+        "empty: instance/ in the home folder.",
+    )
+    database_url: str = Field(
         "",
-        "Folder for runtime state (models/ and instance/); empty means the checkout when run from one, "
-        "else $XDG_DATA_HOME/triage (~/.local/share/triage).",
-    ),
-    Setting(
-        "data_dir",
-        "",
-        "Folder with the taxonomy, training messages, tips and dictionaries; empty means the bundled data.",
-    ),
-    Setting(
-        "models_dir",
-        "",
-        "Folder holding one sub-folder per trained model version; empty means models/ in the home folder.",
-    ),
-    Setting("model", "", "A model folder to use instead of the active one (for tests and pinning)."),
-    Setting("target_precision", 0.95, "Precision the auto-routed share of each head must reach.", float),
-    Setting("coverage", 0.90, "Probability that a head's candidate set holds the right label.", float),
-    Setting(
-        "fallback_department",
-        "general_office",
-        "Department used when the department head is unsure.",
-    ),
-    Setting(
-        "instance_dir",
-        "",
-        "Folder for the SQLite database, secret key and runtime files; empty: instance/ in the home folder.",
-    ),
-    Setting(
-        "database_url",
-        "",
-        "SQLAlchemy URL of the database; empty means SQLite in the instance folder. PostgreSQL: postgresql+psycopg://user@host/db.",
-    ),
-    Setting(
-        "open_intake",
+        description="SQLAlchemy URL of the database; empty means SQLite in the instance folder. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    open_intake: bool = Field(
         False,
-        "Let anyone call POST /v1/triage, /v1/triage/batch and /v1/tickets without a key (demos).",
-        _bool,
-    ),
-    Setting("max_body_bytes", 1_048_576, "Largest request body accepted; larger gets 413.", int),
-    Setting("batch_limit", 500, "Most items in one POST /v1/triage/batch.", int),
-    Setting(
-        "lookup_rate_limit",
-        "30 per minute",
-        "Public query-code lookups allowed per client address.",
-    ),
-    Setting(
-        "ratelimit_storage",
+        description="Let anyone call POST /v1/triage, /v1/triage/batch "
+        "and /v1/tickets without a key (demos).",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body accepted; larger gets 413."
+    )
+    batch_limit: int = Field(500, ge=1, description="Most items in one POST /v1/triage/batch.")
+    lookup_rate_limit: str = Field(
+        "30 per minute", description="Public query-code lookups allowed per client address."
+    )
+    ratelimit_storage: str = Field(
         "memory://",
-        "Where rate-limit counters live; redis://127.0.0.1:6379 shares them between workers.",
-    ),
-    Setting(
-        "secret_key",
-        "",
-        "Signs session cookies; empty means a random key kept in the instance folder.",
-    ),
-    Setting(
-        "secure_cookies",
-        False,
-        "Send the staff pages' session cookie over HTTPS only (turn on behind TLS).",
-        _bool,
-    ),
-    Setting(
-        "session_hours", 12.0, "A staff page session ends after this many hours without a request.", float
-    ),
-    Setting("timezone", "Asia/Shanghai", "Local time zone for working days and due dates."),
-    Setting(
-        "default_time_limit",
-        10,
-        "Processing time limit in working days for a category without its own.",
-        int,
-    ),
-    Setting("time_limits", "", "Per-category limits overriding the taxonomy, e.g. tax=5,other=15."),
-    Setting("page_size", 50, "Tickets per page in staff listings.", int),
-    Setting(
-        "trust_proxy",
-        False,
-        "Take the client address from X-Forwarded-For (only behind a proxy you run).",
-        _bool,
-    ),
-    Setting("log_level", "INFO", "Logging level of the service."),
-    Setting(
-        "model_reload_seconds",
-        2.0,
-        "How often each worker checks the registry for a new active model.",
-        float,
-    ),
-    Setting(
-        "gate_max_f1_drop",
-        0.02,
-        "Promotion gate: largest allowed drop of any head's macro-F1.",
-        float,
-    ),
-    Setting(
-        "gate_max_recall_drop",
-        0.05,
-        "Promotion gate: largest allowed drop of any department's recall.",
-        float,
-    ),
-    Setting(
-        "review_random_share",
-        0.05,
-        "Share of confident tickets also sent to review as quality control.",
-        float,
-    ),
-    Setting(
-        "repeat_window_days",
+        description="Where rate-limit counters live; redis://127.0.0.1:6379 shares them between workers.",
+    )
+    secret_key: str = Field(
+        "", description="Signs session cookies; empty means a random key kept in the instance folder."
+    )
+    secure_cookies: bool = Field(
+        False, description="Send the staff pages' session cookie over HTTPS only (turn on behind TLS)."
+    )
+    session_hours: float = Field(
+        12.0, gt=0, description="A staff page session ends after this many hours without a request."
+    )
+    timezone: str = Field("Asia/Shanghai", description="Local time zone for working days and due dates.")
+    default_time_limit: int = Field(
+        10, ge=1, description="Processing time limit in working days for a category without its own."
+    )
+    time_limits: Annotated[
+        dict[str, Annotated[int, Field(ge=1)]], NoDecode, BeforeValidator(_time_limits)
+    ] = Field(
+        default_factory=dict, description="Per-category limits overriding the taxonomy, e.g. tax=5,other=15."
+    )
+    page_size: int = Field(50, ge=1, le=1000, description="Tickets per page in staff listings.")
+    trust_proxy: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (only behind a proxy you run)."
+    )
+    log_level: Annotated[LogLevel, BeforeValidator(_upper)] = Field(
+        "INFO", description="Logging level of the service."
+    )
+    model_reload_seconds: float = Field(
+        2.0, gt=0, description="How often each worker checks the registry for a new active model."
+    )
+    gate_max_f1_drop: Drop = Field(
+        0.02, description="Promotion gate: largest allowed drop of any head's macro-F1."
+    )
+    gate_max_recall_drop: Drop = Field(
+        0.05, description="Promotion gate: largest allowed drop of any department's recall."
+    )
+    review_random_share: Drop = Field(
+        0.05, description="Share of confident tickets also sent to review as quality control."
+    )
+    repeat_window_days: int = Field(
         30,
-        "Days back a new ticket looks for a near-duplicate open ticket of the same category to link to.",
-        int,
-    ),
-    Setting(
-        "repeat_threshold",
+        ge=0,
+        description="Days back a new ticket looks for a near-duplicate "
+        "open ticket of the same category to link to.",
+    )
+    repeat_threshold: float = Field(
         0.6,
-        "Jaccard similarity of character 3-grams from which a new ticket counts as a repeat.",
-        float,
-    ),
-    Setting(
-        "hotspot_alpha",
+        gt=0,
+        le=1,
+        description="Jaccard similarity of character 3-grams from which a new ticket counts as a repeat.",
+    )
+    hotspot_alpha: Share = Field(
         0.01,
-        "False discovery rate (Benjamini-Hochberg) at which a volume rise is reported as a hotspot.",
-        float,
-    ),
-    Setting("hotspot_min_count", 5, "Fewest tickets in the window for a hotspot or emerging topic.", int),
-)
+        description="False discovery rate (Benjamini-Hochberg) at which a "
+        "volume rise is reported as a hotspot.",
+    )
+    hotspot_min_count: int = Field(
+        5, ge=1, description="Fewest tickets in the window for a hotspot or emerging topic."
+    )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """Defaults, then ``TRIAGE_*`` variables, then ``overrides`` (e.g. a test config)."""
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for s in SETTINGS:
-        raw = env.get(s.env)
-        if raw is None:
-            values[s.name] = s.default
-            continue
         try:
-            values[s.name] = s.parse(raw)
-        except ValueError as exc:
-            raise BadInput(f"{s.env}={raw!r} is not valid: {exc}.") from exc
-    for key, value in (overrides or {}).items():
-        if key.lower() not in _BY_NAME:
-            raise BadInput(f"Unknown setting {key!r}.")
-        values[key.lower()] = value
-    home = Path(values["home"] or default_home())
-    values["home"] = str(home)
-    values["data_dir"] = values["data_dir"] or str(bundled_data())
-    values["models_dir"] = values["models_dir"] or str(home / "models")
-    values["instance_dir"] = values["instance_dir"] or str(home / "instance")
-    return values
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known IANA time zone (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("lookup_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many  # flask-limiter's parser, so the app accepts what passes here
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("not a rate limit such as '30 per minute' or '5/second'") from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _folders(cls, data: Any) -> Any:
+        """Empty folders follow the home folder; empty data means the bundled data."""
+        if not isinstance(data, dict):
+            return data
+        values = dict(data)
+        home = Path(values.get("home") or default_home())
+        values["home"] = home
+        values["data_dir"] = values.get("data_dir") or bundled_data()
+        values["models_dir"] = values.get("models_dir") or home / "models"
+        values["instance_dir"] = values.get("instance_dir") or home / "instance"
+        return values
+
+    @classmethod
+    def env_name(cls, name: str) -> str:
+        return f"{ENV_PREFIX}{name.upper()}"
+
+
+def _sentence(error: Mapping[str, Any], overrides: Mapping[str, Any]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    shown = error.get("input")
+    if isinstance(shown, dict):  # a model-level error carries the whole input
+        shown = shown.get(name, "")
+    if isinstance(shown, float) and math.isnan(shown):
+        shown = "nan"
+    where = f"setting {name!r}" if name in overrides else Settings.env_name(name)
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}={shown!s} is not valid: {reason[0].lower()}{reason[1:]}."
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Defaults, then ``.env`` files, then ``TRIAGE_*`` variables, then ``overrides`` (a test config).
+
+    Raises :class:`BadInput` naming every bad variable at once.
+    """
+    given = {key.lower(): value for key, value in (overrides or {}).items()}
+    unknown = sorted(set(given) - set(Settings.model_fields))
+    if unknown:
+        raise BadInput(f"Unknown setting{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}.")
+    try:
+        return Settings(_env_file=env_files(), **given)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        sentences = [_sentence(e, given) for e in exc.errors(include_url=False)]
+        raise BadInput(" ".join(sentences)) from None

@@ -6,14 +6,13 @@ import logging
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from triage.engine.model import TriageModel
 from triage.errors import BadInput
 from triage.service.registry import ensure_active, resolve_model_dir
-from triage.settings import load_settings
+from triage.settings import Settings, load_settings
 
 log = logging.getLogger("triage")
 
@@ -23,7 +22,7 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def settings() -> dict[str, Any]:
+def settings() -> Settings:
     return load_settings()
 
 
@@ -34,14 +33,14 @@ def existing_file(text: str) -> Path:
     return path
 
 
-def database_session(conf: dict[str, Any]) -> AbstractContextManager[Session]:
+def database_session(conf: Settings) -> AbstractContextManager[Session]:
     """A session on the configured database, migrated first (so a fresh machine works)."""
     from triage.storage.db import database_url, migrated_session
 
     return migrated_session(database_url(conf))
 
 
-def model_from(folder: str | None, conf: dict[str, Any]) -> TriageModel:
+def model_from(folder: str | None, conf: Settings) -> TriageModel:
     """The model in ``folder``, else the active one; trains the default one if none exists."""
     if folder:
         path = Path(folder)
@@ -57,6 +56,6 @@ def model_from(folder: str | None, conf: dict[str, Any]) -> TriageModel:
         model, folder_path = train(conf, say=say)
         say(f"Trained {folder_path}.")
         with database_session(conf) as session:
-            ensure_active(session, Path(conf["models_dir"]), "predict")
+            ensure_active(session, Path(conf.models_dir), "predict")
         return model
     return TriageModel.load(active)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             if args.department:
                 from pathlib import Path
 
-                known = load_taxonomy(Path(conf["data_dir"]) / "taxonomy.json").labels("department")
+                known = load_taxonomy(Path(conf.data_dir) / "taxonomy.json").labels("department")
                 if args.department not in known:
                     raise BadInput(f"Unknown department {args.department!r}; known: {', '.join(known)}.")
             row, secret = create_key(session, args.role, args.name or args.role, args.department)

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from triage.service.retrain import promote
 
     conf = settings()
-    models_dir = Path(conf["models_dir"])
+    models_dir = Path(conf.models_dir)
     actor = getpass.getuser()
     with database_session(conf) as session:
         active = registry.active_version(session) or registry.latest_version(models_dir)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from triage.storage.db import database_url, upgrade
 
     conf = load_settings()
-    data_dir = Path(conf["data_dir"])
+    data_dir = Path(conf.data_dir)
     url = database_url(conf)
     upgrade(url)
     db = Database(url)
@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
                 first,
                 last,
                 args.out,
-                tz=conf["timezone"],
+                tz=conf.timezone,
                 taxonomy=load_taxonomy(data_dir / "taxonomy.json"),
                 words=Words.load(data_dir),
                 now=datetime.now(UTC),
-                alpha=conf["hotspot_alpha"],
-                min_count=conf["hotspot_min_count"],
+                alpha=conf.hotspot_alpha,
+                min_count=conf.hotspot_min_count,
             )
     finally:
         db.dispose()

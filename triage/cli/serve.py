@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
             say("No trained model yet: training the default model first (about a minute).")
             _, folder = train(conf, say=say)
             say(f"Trained {folder}.")
-        if not conf["model"]:
-            say(f"Active model: {ensure_active(session, Path(conf['models_dir']), 'serve')}")
+        if not conf.model:
+            say(f"Active model: {ensure_active(session, Path(conf.models_dir), 'serve')}")
     kind = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"
     say(f"Serving on http://{args.host}:{args.port} ({args.workers} {kind} workers); docs at /docs/")
     return run_gunicorn(conf, args.host, args.port, args.workers, args.threads, args.preload)

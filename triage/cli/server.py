@@ -9,7 +9,10 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 __all__ = ["mask_path", "metrics_dir", "run_gunicorn"]
 
@@ -17,13 +20,11 @@ __all__ = ["mask_path", "metrics_dir", "run_gunicorn"]
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
-def run_gunicorn(
-    conf: dict[str, Any], host: str, port: int, workers: int, threads: int, preload: bool
-) -> int:
+def run_gunicorn(conf: Settings, host: str, port: int, workers: int, threads: int, preload: bool) -> int:
     from gunicorn.app.base import BaseApplication
 
     # Each worker writes its Prometheus figures here; /metrics adds them up.
-    prom = metrics_dir(Path(conf["instance_dir"]))
+    prom = metrics_dir(Path(conf.instance_dir))
     shutil.rmtree(prom, ignore_errors=True)
     prom.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
@@ -41,7 +42,7 @@ def run_gunicorn(
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": _access_logger(),
         "errorlog": "-",
-        "loglevel": conf["log_level"].lower(),
+        "loglevel": conf.log_level.lower(),
         "child_exit": _child_exit,
         "when_ready": _when_ready,
         "post_fork": _post_fork,
@@ -60,7 +61,7 @@ def run_gunicorn(
             from triage.web import create_app
 
             logging.basicConfig(
-                level=conf["log_level"].upper(),
+                level=conf.log_level.upper(),
                 format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             )
             return create_app()

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         from triage.service.registry import ensure_active
 
         with database_session(conf) as session:
-            active = ensure_active(session, Path(conf["models_dir"]), "train")
+            active = ensure_active(session, Path(conf.models_dir), "train")
         if active != model.version_:
             say(f"The active model stays {active}; `triage models promote {model.version_}` to switch.")
     print(folder)

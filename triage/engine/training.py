@@ -7,11 +7,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.engine.data import Dataset, load_taxonomy, read_labelled, read_lines
 from triage.engine.model import TriageModel
 from triage.errors import BadInput
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 __all__ = ["HOLDOUT_PERCENT", "build_model", "default_data_files", "split_base", "train"]
 
@@ -22,8 +25,8 @@ HOLDOUT_PERCENT = 10
 log = logging.getLogger(__name__)
 
 
-def default_data_files(settings: dict[str, Any]) -> list[Path]:
-    return sorted((Path(settings["data_dir"]) / "messages").glob("*.csv"))
+def default_data_files(settings: Settings) -> list[Path]:
+    return sorted((Path(settings.data_dir) / "messages").glob("*.csv"))
 
 
 def in_holdout(row_id: str) -> bool:
@@ -41,16 +44,16 @@ def split_base(data: Dataset) -> tuple[Dataset, Dataset]:
     return train, held
 
 
-def build_model(settings: dict[str, Any], **params: Any) -> TriageModel:
+def build_model(settings: Settings, **params: Any) -> TriageModel:
     """A TriageModel configured from the data folder: names, fallback, dictionary, stop words."""
-    data_dir = Path(settings["data_dir"])
+    data_dir = Path(settings.data_dir)
     taxonomy = load_taxonomy(data_dir / "taxonomy.json")
     fallback = dict(taxonomy.fallback)
-    if settings.get("fallback_department"):
-        fallback["department"] = settings["fallback_department"]
+    if settings.fallback_department:
+        fallback["department"] = settings.fallback_department
     defaults: dict[str, Any] = {
-        "target_precision": settings["target_precision"],
-        "coverage": settings["coverage"],
+        "target_precision": settings.target_precision,
+        "coverage": settings.coverage,
         "fallback": fallback,
         "names": taxonomy.names(),
         "userdict": read_lines(data_dir / "userdict.txt"),
@@ -61,7 +64,7 @@ def build_model(settings: dict[str, Any], **params: Any) -> TriageModel:
 
 
 def train(
-    settings: dict[str, Any],
+    settings: Settings,
     paths: Sequence[Path] | None = None,
     out: Path | None = None,
     extra: dict[str, Any] | None = None,
@@ -85,7 +88,7 @@ def train(
         raise BadInput(f"Cannot train on this data: {str(exc).rstrip('.')}.") from exc
     seconds = time.perf_counter() - started
     say(f"Fitted and cross-validated in {seconds:.1f} s.")
-    folder = out or Path(settings["models_dir"]) / model.version_
+    folder = out or Path(settings.models_dir) / model.version_
     card_extra = {"data": dataset.files, "fit_seconds": round(seconds, 2), **extra}
     model.save(folder, card_extra)
     return model, folder

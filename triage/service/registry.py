@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from triage.engine.persist import CARD
 from triage.errors import BadInput, ModelRefused
 from triage.storage.schema import ModelEvent
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 __all__ = [
     "active_version",
@@ -89,13 +92,13 @@ def rollback_target(session: Session) -> str:
 
 
 def resolve_model_dir(
-    settings: dict[str, Any], session: Session | None = None, exclude: str | None = None
+    settings: Settings, session: Session | None = None, exclude: str | None = None
 ) -> Path | None:
     """TRIAGE_MODEL if set, else the registry's active version, else the newest on disk
     (other than ``exclude``, a candidate being judged)."""
-    if settings.get("model"):
-        return Path(settings["model"])
-    models_dir = Path(settings["models_dir"])
+    if settings.model:
+        return Path(settings.model)
+    models_dir = Path(settings.models_dir)
     version = active_version(session) if session is not None else None
     if version is None:
         on_disk = [v for v in list_versions(models_dir) if v != exclude]
@@ -103,7 +106,7 @@ def resolve_model_dir(
     return models_dir / version if version else None
 
 
-def serving_order(settings: dict[str, Any], session: Session, exclude: str | None = None) -> list[Path]:
+def serving_order(settings: Settings, session: Session, exclude: str | None = None) -> list[Path]:
     """The folders a worker tries when it starts, in order: what ``resolve_model_dir`` names
     (normally the active version), then each earlier version of the registry history, newest
     first. The first one that loads is the model served, so the promotion gate compares a
@@ -111,7 +114,7 @@ def serving_order(settings: dict[str, Any], session: Session, exclude: str | Non
     first = resolve_model_dir(settings, session, exclude=exclude)
     if first is None:
         return []
-    models_dir = Path(settings["models_dir"])
+    models_dir = Path(settings.models_dir)
     folders = [first]
     for event in reversed(history(session)):
         folder = models_dir / event.version

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from hashlib import blake2b
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import Select, TextClause, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session, object_session
 
 from triage.storage.schema import Ticket, TicketBand
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 __all__ = [
     "BANDS",
@@ -54,8 +57,8 @@ class RepeatPolicy:
     threshold: float = 0.6
 
     @classmethod
-    def from_settings(cls, conf: dict[str, Any]) -> RepeatPolicy:
-        return cls(int(conf["repeat_window_days"]), float(conf["repeat_threshold"]))
+    def from_settings(cls, conf: Settings) -> RepeatPolicy:
+        return cls(int(conf.repeat_window_days), float(conf.repeat_threshold))
 
 
 def shingles(text: str) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,9 @@ from triage.errors import BadInput, ModelRefused
 from triage.service import registry
 from triage.service.gate import GateResult, compare
 from triage.service.review import verified_labels
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 __all__ = ["EvalSet", "evaluation_data", "promote", "retrain"]
 
@@ -42,7 +45,7 @@ def _split_corrections(corrections: list[dict]) -> tuple[list[dict], list[dict]]
     return corrections[:cut], corrections[cut:]
 
 
-def evaluation_data(settings: dict[str, Any], session: Session) -> EvalSet:
+def evaluation_data(settings: Settings, session: Session) -> EvalSet:
     base = read_labelled(default_data_files(settings))
     _, held = split_base(base)
     _, recent = _split_corrections(verified_labels(session))
@@ -52,7 +55,7 @@ def evaluation_data(settings: dict[str, Any], session: Session) -> EvalSet:
 
 
 def training_set(
-    settings: dict[str, Any], session: Session
+    settings: Settings, session: Session
 ) -> tuple[list[dict], dict[str, list[str]], list[float], int]:
     """Base train part plus verified corrections; a correction replaces the base row with the
     same (masked, normalized) text."""
@@ -75,15 +78,13 @@ def training_set(
     return items, labels, weights, len(learn)
 
 
-def retrain(
-    settings: dict[str, Any], session: Session, say: Callable[[str], None]
-) -> tuple[TriageModel, Path]:
+def retrain(settings: Settings, session: Session, say: Callable[[str], None]) -> tuple[TriageModel, Path]:
     items, labels, weights, n_corrections = training_set(settings, session)
     say(f"Training on {len(items)} messages, {n_corrections} of them verified corrections.")
     model = build_model(settings).fit(items, labels, sample_weight=weights)
     corrections = items[len(items) - n_corrections :]
     model.remember(corrections, {h: labels[h][len(items) - n_corrections :] for h in HEADS})
-    folder = Path(settings["models_dir"]) / model.version_
+    folder = Path(settings.models_dir) / model.version_
     model.save(folder, {"corrections_learned": n_corrections, "trained_by": "retrain"})
     return model, folder
 
@@ -95,11 +96,13 @@ def _load_checked(folder: Path) -> TriageModel:
     return model
 
 
-def gate(settings: dict[str, Any], session: Session, candidate: TriageModel) -> GateResult:
+def gate(settings: Settings, session: Session, candidate: TriageModel) -> GateResult:
     """Compare ``candidate`` with the model the workers serve: the active version or, when it
     cannot be loaded, the newest earlier version that can, which is what they fall back to.
     With none that loads there is nothing to be worse than, and the gate passes."""
-    folders = registry.serving_order({**settings, "model": ""}, session, exclude=candidate.version_)
+    folders = registry.serving_order(
+        settings.model_copy(update={"model": ""}), session, exclude=candidate.version_
+    )
     baseline, folder, refused = registry.first_loadable(folders, _load_checked)
     why = [f"{version} cannot be loaded ({str(exc).rstrip('.')})" for version, exc in refused.items()]
     if baseline is None or folder is None:
@@ -123,15 +126,15 @@ def gate(settings: dict[str, Any], session: Session, candidate: TriageModel) -> 
         candidate,
         data.items,
         data.labels,
-        settings["gate_max_f1_drop"],
-        settings["gate_max_recall_drop"],
+        settings.gate_max_f1_drop,
+        settings.gate_max_recall_drop,
     )
     result.compared_with, result.note = folder.name, note
     return result
 
 
 def promote(
-    settings: dict[str, Any],
+    settings: Settings,
     session: Session,
     version: str,
     actor: str,
@@ -141,14 +144,14 @@ def promote(
 ) -> bool:
     """Gate ``version`` against the active model and make it active if it passes (or if
     forced). A folder that does not load is refused whatever ``force`` says."""
-    folder = Path(settings["models_dir"]) / version
+    folder = Path(settings.models_dir) / version
     if not folder.is_dir():
-        raise BadInput(f"No model version {version} in {settings['models_dir']}.")
+        raise BadInput(f"No model version {version} in {settings.models_dir}.")
     try:
         candidate = _load_checked(folder)
     except ModelRefused as exc:
         raise ModelRefused(f"Refusing to promote {version}: {exc}") from exc
-    before = registry.resolve_model_dir({**settings, "model": ""}, session, exclude=version)
+    before = registry.resolve_model_dir(settings.model_copy(update={"model": ""}), session, exclude=version)
     if registry.active_version(session) is None and before is not None:
         registry.record(session, before.name, "initial", actor)  # so a rollback can return to it
     if action == "promote":

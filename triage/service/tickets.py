@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,9 @@ from triage.service.repeats import RepeatPolicy, link
 from triage.service.workdays import add_working_days
 from triage.storage.schema import Ticket, TicketEvent
 
+if TYPE_CHECKING:
+    from triage.settings import Settings
+
 __all__ = [
     "add_event",
     "create_ticket",
@@ -28,12 +31,9 @@ CODE_ATTEMPTS = 5
 HEADS = ("category", "department", "kind")
 
 
-def time_limit(settings: dict[str, Any], taxonomy_limits: dict[str, int], category: str) -> int:
-    overrides = {}
-    for part in filter(None, (p.strip() for p in settings.get("time_limits", "").split(","))):
-        name, _, days = part.partition("=")
-        overrides[name.strip()] = int(days)
-    return overrides.get(category, taxonomy_limits.get(category, settings["default_time_limit"]))
+def time_limit(settings: Settings, taxonomy_limits: dict[str, int], category: str) -> int:
+    """Working days to answer: the setting's override, else the taxonomy's, else the default."""
+    return settings.time_limits.get(category, taxonomy_limits.get(category, settings.default_time_limit))
 
 
 def review_fields(prediction: dict[str, Any], qc_share: float) -> dict[str, Any]:

@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from triage.settings import Settings
 
 __all__ = ["Database", "alembic_config", "database_url", "migrated_session", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def database_url(settings: dict[str, Any]) -> str:
+def database_url(settings: Settings) -> str:
     """TRIAGE_DATABASE_URL, or SQLite in the instance folder."""
-    if settings["database_url"]:
-        return str(settings["database_url"])
-    return f"sqlite:///{Path(settings['instance_dir']) / 'triage.db'}"
+    if settings.database_url:
+        return str(settings.database_url)
+    return f"sqlite:///{Path(settings.instance_dir) / 'triage.db'}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

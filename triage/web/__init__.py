@@ -12,7 +12,7 @@ from flask import request
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from triage.settings import load_settings
+from triage.settings import Settings, load_settings
 from triage.storage import Database
 from triage.storage.db import database_url, upgrade
 from triage.web import access, limits, metrics, problems
@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def _secret_key(conf: dict[str, Any]) -> str:
-    if conf["secret_key"]:
-        return conf["secret_key"]
-    path = Path(conf["instance_dir"]) / "secret_key"
+def _secret_key(conf: Settings) -> str:
+    if conf.secret_key:
+        return conf.secret_key
+    path = Path(conf.instance_dir) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -64,16 +64,16 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     )
     app.config.update(
         TRIAGE=conf,
-        MAX_CONTENT_LENGTH=conf["max_body_bytes"],
+        MAX_CONTENT_LENGTH=conf.max_body_bytes,
         SECRET_KEY=_secret_key(conf),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=conf["secure_cookies"],
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=conf["session_hours"]),
+        SESSION_COOKIE_SECURE=conf.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=conf.session_hours),
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    if conf["trust_proxy"]:
+    if conf.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
 
     url = database_url(conf)
@@ -86,13 +86,13 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.before_request(holder.watch)
     from triage.service.tips import TipBook
 
-    app.extensions["triage.tips"] = TipBook.load(Path(conf["data_dir"]) / "tips")
+    app.extensions["triage.tips"] = TipBook.load(Path(conf.data_dir) / "tips")
 
     problems.install(app)
     metrics.install(app)
     access.install(app)
     app.before_request(_require_json_object)
-    limits.install(app, conf["ratelimit_storage"])
+    limits.install(app, conf.ratelimit_storage)
     app.teardown_appcontext(close_session)
 
     from triage.web.pages import bp as pages_bp

@@ -82,7 +82,7 @@ def check_request() -> None:
         g.key = key
     if rule is None:
         return
-    if rule.open_setting and current_app.config["TRIAGE"][rule.open_setting]:
+    if rule.open_setting and getattr(current_app.config["TRIAGE"], rule.open_setting):
         return
     if g.key is None:
         raise ApiError(

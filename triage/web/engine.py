@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -16,13 +16,16 @@ from triage.engine.model import TriageModel
 from triage.errors import ModelRefused
 from triage.service.registry import active_version, first_loadable, serving_order
 
+if TYPE_CHECKING:
+    from triage.settings import Settings
+
 __all__ = ["ModelHolder"]
 
 log = logging.getLogger(__name__)
 
 
 class ModelHolder:
-    def __init__(self, settings: dict[str, Any], sessions: Callable[[], Session]) -> None:
+    def __init__(self, settings: Settings, sessions: Callable[[], Session]) -> None:
         self.settings = settings
         self.sessions = sessions
         self.current: TriageModel | None = None
@@ -53,7 +56,7 @@ class ModelHolder:
             self.refused.add(version)
             log.error("model %s refused: %s", version, exc)
         if model is None:
-            raise ModelRefused(f"No model in {self.settings['models_dir']} could be loaded.")
+            raise ModelRefused(f"No model in {self.settings.models_dir} could be loaded.")
 
     def swap_to(self, folder: Path) -> TriageModel:
         """Load and warm ``folder`` completely, then publish it in one assignment."""
@@ -66,14 +69,14 @@ class ModelHolder:
 
     def refresh(self) -> bool:
         """Follow the registry once; True if the served model changed."""
-        if self.settings.get("model"):
+        if self.settings.model:
             return False  # pinned by TRIAGE_MODEL
         with self.sessions() as session:
             wanted = active_version(session)
         if not wanted or wanted == self.version or wanted in self.refused:
             return False
         try:
-            self.swap_to(Path(self.settings["models_dir"]) / wanted)
+            self.swap_to(Path(self.settings.models_dir) / wanted)
             return True
         except ModelRefused as exc:
             self.refused.add(wanted)
@@ -82,7 +85,7 @@ class ModelHolder:
 
     def watch(self) -> None:
         """Start the follower thread once per process (after gunicorn's fork)."""
-        if self._watcher is not None or self.settings.get("model"):
+        if self._watcher is not None or self.settings.model:
             return
         with self._lock:
             if self._watcher is None:
@@ -90,7 +93,7 @@ class ModelHolder:
                 self._watcher.start()
 
     def _follow(self) -> None:
-        interval = float(self.settings["model_reload_seconds"])
+        interval = float(self.settings.model_reload_seconds)
         while not self._stop.wait(interval):
             try:
                 self.refresh()

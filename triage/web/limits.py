@@ -17,7 +17,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 def _lookup_rate() -> str:
     from triage.web.state import settings
 
-    return settings()["lookup_rate_limit"]
+    return settings().lookup_rate_limit
 
 
 def lookup_limit(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -94,7 +94,7 @@ def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
             actor(),
             body.reason,
             body.suggested_department,
-            settings()["fallback_department"],
+            settings().fallback_department,
         )
     except status.IllegalTransition as exc:
         raise ApiError(409, str(exc)) from exc

@@ -38,7 +38,7 @@ def duration(text: str) -> timedelta:
 
 
 def day_start(day: date) -> datetime:
-    return workdays.day_start(day, settings()["timezone"])
+    return workdays.day_start(day, settings().timezone)
 
 
 @bp.get("/summary", responses={200: SummaryOut})
@@ -62,14 +62,14 @@ def hotspot_list(query: HotspotQuery) -> dict[str, Any]:
     conf = settings()
     at = query.at or datetime.now(UTC)
     if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(conf["timezone"]))
+        at = at.replace(tzinfo=ZoneInfo(conf.timezone))
     return hotspots.report(
         db_session(),
         now=at.astimezone(UTC),
         window=duration(query.window),
         baseline=duration(query.baseline),
         department=department_filter(g.key, query.department),
-        alpha=conf["hotspot_alpha"],
-        min_count=conf["hotspot_min_count"],
-        words=hotspots.Words.load(Path(conf["data_dir"])),
+        alpha=conf.hotspot_alpha,
+        min_count=conf.hotspot_min_count,
+        words=hotspots.Words.load(Path(conf.data_dir)),
     )

@@ -58,12 +58,12 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         contact=contact,
         prediction=prediction,
         days=svc.time_limit(conf, time_limits(), category),
-        tz=conf["timezone"],
-        qc_share=conf["review_random_share"],
+        tz=conf.timezone,
+        qc_share=conf.review_random_share,
         repeats=repeats.RepeatPolicy.from_settings(conf),
     )
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
-    today = workdays.today_local(conf["timezone"])
+    today = workdays.today_local(conf.timezone)
     tips = [
         tip.as_json(department_name(tip.department), score)
         for tip, score in tipbook().best(category, body.text, today)
@@ -103,7 +103,7 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
 
     filters = query.model_dump()
     filters["department"] = department_filter(g.key, query.department)
-    per_page = query.per_page or settings()["page_size"]
+    per_page = query.per_page or settings().page_size
     rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
     return {
         "items": [ticket_views.summary_view(t) for t in rows],

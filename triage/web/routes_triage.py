@@ -40,7 +40,7 @@ def prediction(model: TriageModel, body: TriageIn) -> dict[str, Any]:
 @access("intake", open_setting="open_intake")
 def triage_batch(body: BatchIn) -> dict[str, Any]:
     """Route up to TRIAGE_BATCH_LIMIT messages in one call, answered in request order."""
-    limit = settings()["batch_limit"]
+    limit = settings().batch_limit
     if len(body.items) > limit:
         raise ApiError(
             400,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from triage.service.tips import TipBook
+    from triage.settings import Settings
     from triage.storage import Database
     from triage.web.engine import ModelHolder
 
 __all__ = ["database", "db_session", "models", "settings", "tipbook"]
 
 
-def settings() -> dict[str, Any]:
+def settings() -> Settings:
     return current_app.config["TRIAGE"]
 
 

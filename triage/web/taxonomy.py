@@ -11,7 +11,7 @@ __all__ = ["department_name", "taxonomy", "time_limits"]
 
 
 def taxonomy() -> Taxonomy:
-    return load_taxonomy(Path(settings()["data_dir"]) / "taxonomy.json")
+    return load_taxonomy(Path(settings().data_dir) / "taxonomy.json")
 
 
 def department_name(label: str) -> str:

@@ -45,7 +45,7 @@ def scope() -> dict[str, Any]:
 
 
 def first_day(where: dict[str, Any]) -> date:
-    return today_local(settings()["timezone"]) - timedelta(days=where["days"] - 1)
+    return today_local(settings().timezone) - timedelta(days=where["days"] - 1)
 
 
 def _examples(codes: set[str]) -> dict[str, dict[str, str]]:
@@ -63,16 +63,16 @@ def _examples(codes: set[str]) -> dict[str, dict[str, str]]:
 def dashboard() -> str:
     conf, where = settings(), scope()
     first = first_day(where)
-    figures = stats.summary(db_session(), day_start(first, settings()["timezone"]), None, where["department"])
+    figures = stats.summary(db_session(), day_start(first, settings().timezone), None, where["department"])
     spots = hotspots.report(
         db_session(),
         now=datetime.now(UTC),
         window=HOTSPOT_WINDOW,
         baseline=HOTSPOT_BASELINE,
         department=where["department"],
-        alpha=conf["hotspot_alpha"],
-        min_count=conf["hotspot_min_count"],
-        words=hotspots.Words.load(Path(conf["data_dir"])),
+        alpha=conf.hotspot_alpha,
+        min_count=conf.hotspot_min_count,
+        words=hotspots.Words.load(Path(conf.data_dir)),
     )
     codes = {c for h in spots["hotspots"] for c in h.get("examples", [])}
     codes |= {c for topics in spots["emerging"].values() for t in topics for c in t.get("examples", [])}
@@ -105,11 +105,11 @@ def _draw(name: str, where: dict[str, Any]) -> bytes:
 
     session, now = db_session(), datetime.now(UTC)
     first = first_day(where)
-    conds = stats.scope(day_start(first, settings()["timezone"]), None, where["department"])
+    conds = stats.scope(day_start(first, settings().timezone), None, where["department"])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{name}.png"
         if name == "volume":
-            zone = ZoneInfo(settings()["timezone"])
+            zone = ZoneInfo(settings().timezone)
             rows = session.execute(select(Ticket.created_at, Ticket.category).where(*conds))
             days = [first + timedelta(days=i) for i in range(where["days"])]
             report.volume_chart([(at.astimezone(zone).date(), c) for at, c in rows], days, path)

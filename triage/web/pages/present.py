@@ -52,7 +52,7 @@ def label_options(head: str, labels: list[str], current: str | None = None) -> l
 def local_time(value: datetime | None) -> str:
     if value is None:
         return "—"
-    return value.astimezone(ZoneInfo(settings()["timezone"])).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(ZoneInfo(settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def percent(value: float | None) -> str:

@@ -103,7 +103,7 @@ def _render_ticket(
     else:
         prev_code, next_code, position = None, (codes[0] if codes else None), None
     labels = known_labels()
-    tz = settings()["timezone"]
+    tz = settings().timezone
     tips = [
         {"tip": tip, "score": score, "department": department_name(tip.department)}
         for tip, score in tipbook().best(ticket.category, ticket.text, today_local(tz))
