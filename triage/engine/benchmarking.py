@@ -6,7 +6,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -16,13 +16,16 @@ from triage.engine.metrics import head_metrics
 from triage.engine.training import build_model
 from triage.errors import BadInput
 
+if TYPE_CHECKING:
+    from triage.settings import Settings
+
 
 def _subset(data: Dataset, rows: np.ndarray, target: str) -> tuple[list[dict[str, str]], list[str]]:
     return [data.items[i] for i in rows], [data.labels[target][i] for i in rows]
 
 
 def _measure(
-    conf: dict[str, Any], train: tuple[list, list], test: tuple[list, list], target: str
+    conf: Settings, train: tuple[list, list], test: tuple[list, list], target: str
 ) -> dict[str, Any]:
     started = time.perf_counter()
     model = build_model(conf, names=None, fallback=None).fit(train[0], {target: train[1]})
@@ -44,7 +47,7 @@ def _measure(
 
 
 def benchmark(
-    conf: dict[str, Any],
+    conf: Settings,
     train: Path,
     target: str,
     text_cols: list[str],
