@@ -9,6 +9,7 @@ import pytest
 from paths import PROJECT_ROOT
 
 from triage.cli import main
+from triage.errors import ExitCode
 from triage.settings import load_settings
 
 VAGUE = ["有个事情想咨询一下，谢谢", "你好，请问这个怎么弄", "上次说的那个还没好", "麻烦帮忙看看我的情况"]
@@ -127,7 +128,7 @@ def test_the_review_loop_end_to_end(project, capsys):
     # 5. A deliberately worse candidate is refused by the gate and changes nothing.
     worse_dir = train_worse(project)
     capsys.readouterr()
-    assert main(["models", "promote", worse_dir.name]) == 1
+    assert main(["models", "promote", worse_dir.name]) == ExitCode.GATE_REFUSED
     assert "gate REFUSED" in capsys.readouterr().err
     assert active(app) == candidate
 
@@ -194,7 +195,7 @@ def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(proje
     capsys.readouterr()
 
     # A worse candidate is still refused, judged against the fallback.
-    assert main(["models", "promote", worse]) == 1
+    assert main(["models", "promote", worse]) == ExitCode.GATE_REFUSED
     err = capsys.readouterr().err
     assert f"compared with {first}, the newest earlier version that loads" in err
     assert f"the active model {damaged} cannot be loaded" in err

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import argparse
 
+from triage.cli.parsing import add_json, command, print_rows
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="list training rows that look mislabelled")
-    p.add_argument(
-        "--data", nargs="+", metavar="CSV", help="labelled CSV files (default: data/messages/*.csv)"
+    p = command(
+        sub,
+        name,
+        help="list training rows that look mislabelled",
+        description="Cross-validate on labelled data and list the rows whose given label the model "
+        "finds least likely, most suspicious first.",
+        examples=["triage audit --limit 10", "triage audit --data mine.csv --json > suspicious.json"],
     )
-    p.add_argument("--format", choices=["table", "csv"], default="table")
-    p.add_argument("--limit", type=int, default=30, help="rows to list (default 30)")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        metavar="CSV",
+        help="labelled CSV files; when left out: the bundled data/messages/*.csv",
+    )
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="how to print the rows")
+    p.add_argument("--limit", type=int, default=30, help="rows to list")
+    add_json(p)
     p.set_defaults(run=run)
 
 
@@ -34,15 +47,18 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(conf).fit(data.items, data.labels)
     rows = suspicious_rows(model, data)[: args.limit]
     fields = ["id", "head", "given", "suggested", "p_given", "p_suggested", "text"]
-    if args.format == "csv":
+    if args.format == "csv" and not args.json:
         writer = csv.DictWriter(sys.stdout, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     else:
-        for r in rows:
-            print(
+        print_rows(
+            [{k: r[k] for k in fields} for r in rows],
+            args.json,
+            lambda r: (
                 f"{r['id']:<28} {r['head']:<10} {r['given']:<22} -> {r['suggested']:<22} "
                 f"{r['p_given']:.2f} -> {r['p_suggested']:.2f}  {r['text'][:40]}"
-            )
+            ),
+        )
     say(f"{len(rows)} row(s) listed.")
     return 0

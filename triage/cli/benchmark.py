@@ -7,11 +7,27 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
+
+from triage.cli.parsing import command
+
+if TYPE_CHECKING:
+    from triage.engine.progress import Progress
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="train and measure one head on a labelled CSV")
-    p.add_argument("--train", required=True, metavar="CSV")
+    p = command(
+        sub,
+        name,
+        help="train and measure one head on a labelled CSV",
+        description="Train only one head with the production pipeline and measure it; the last line "
+        "of stdout is one JSON object.",
+        examples=[
+            "triage benchmark --train train.csv --test test.csv --target category",
+            "triage benchmark --train all.csv --folds 5 --target label --text-cols text",
+        ],
+    )
+    p.add_argument("--train", required=True, metavar="CSV", help="labelled CSV to train on")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--test", metavar="CSV", help="held-out test file")
     group.add_argument("--folds", type=int, metavar="K", help="stratified K-fold on --train instead")
@@ -20,17 +36,26 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--text-cols",
         default="title,text",
         metavar="COLS",
-        help="text columns, last one the body (default: title,text)",
+        help="text columns, comma-separated, the last one the body",
     )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from triage.cli.progress import progress_bars
+
+    cols = [c.strip() for c in args.text_cols.split(",") if c.strip()]
+    with progress_bars() as progress:
+        summary = _run(args, cols, progress)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _run(args: argparse.Namespace, cols: list[str], progress: Progress) -> dict[str, Any]:
     from triage.cli.common import existing_file, say, settings
     from triage.engine.benchmarking import benchmark
 
-    cols = [c.strip() for c in args.text_cols.split(",") if c.strip()]
-    summary = benchmark(
+    return benchmark(
         settings(),
         existing_file(args.train),
         args.target,
@@ -38,6 +63,5 @@ def run(args: argparse.Namespace) -> int:
         test=existing_file(args.test) if args.test else None,
         folds=args.folds,
         say=say,
+        progress=progress,
     )
-    print(json.dumps(summary, ensure_ascii=False))
-    return 0

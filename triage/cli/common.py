@@ -53,7 +53,10 @@ def model_from(folder: str | None, conf: Settings) -> TriageModel:
         from triage.engine.training import train
 
         say("No trained model yet: training the default model first (about a minute).")
-        model, folder_path = train(conf, say=say)
+        from triage.cli.progress import progress_bars
+
+        with progress_bars() as progress:
+            model, folder_path = train(conf, say=say, progress=progress)
         say(f"Trained {folder_path}.")
         with database_session(conf) as session:
             ensure_active(session, Path(conf.models_dir), "predict")

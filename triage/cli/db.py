@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from triage.cli.parsing import actions, command
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="database migrations")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("upgrade", help="apply migrations (keeps existing data)")
-    actions.add_parser("current", help="print the database's migration revision")
+    p = command(sub, name, help="database migrations", examples=["triage db upgrade", "triage db current"])
+    each = actions(p)
+    command(each, "upgrade", help="apply migrations (keeps existing data)", examples=["triage db upgrade"])
+    command(
+        each,
+        "current",
+        help="print the database's migration revision",
+        examples=["TRIAGE_DATABASE_URL=postgresql+psycopg://triage@db/triage triage db current"],
+    )
     p.set_defaults(run=run)
 
 

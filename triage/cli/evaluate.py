@@ -7,22 +7,35 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from triage.cli.parsing import command
+from triage.engine.progress import Progress, quiet
 from triage.errors import BadInput
+
+CHUNK = 512  # texts per prediction call: big enough to be fast, small enough to show progress
 
 if TYPE_CHECKING:
     from triage.engine.model import TriageModel
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="measure a model on labelled data")
+    p = command(
+        sub,
+        name,
+        help="measure a model on labelled data",
+        description="Accuracy, macro-F1, top-3 and per-label figures of a model on labelled CSV files.",
+        examples=[
+            "triage evaluate --model models/20260101-120000 --data data/eval/*.csv",
+            "triage evaluate --model models/20260101-120000 --data held.csv --report /tmp/report --json",
+        ],
+    )
     p.add_argument("--model", required=True, metavar="DIR", help="model folder")
     p.add_argument("--data", required=True, nargs="+", metavar="CSV", help="labelled CSV files")
     p.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and confusion PNGs")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.set_defaults(run=run)
 
 
-def evaluate(model: TriageModel, paths: list[Path]) -> dict[str, Any]:
+def evaluate(model: TriageModel, paths: list[Path], progress: Progress = quiet) -> dict[str, Any]:
     import numpy as np
 
     from triage.engine.data import read_labelled
@@ -32,7 +45,11 @@ def evaluate(model: TriageModel, paths: list[Path]) -> dict[str, Any]:
     heads = [h for h in model.heads if h in data.labels]
     if not heads:
         raise BadInput(f"The data has none of the model's heads ({', '.join(model.heads)}).")
-    proba = model.predict_proba(data.items)
+    parts = []
+    for start in range(0, len(data.items), CHUNK):
+        parts.append(model.predict_proba(data.items[start : start + CHUNK]))
+        progress("predicting", min(start + CHUNK, len(data.items)), len(data.items))
+    proba = {h: np.concatenate([p[h] for p in parts]) for h in heads}
     results: dict[str, Any] = {}
     for head in heads:
         classes = model.heads_[head].classes
@@ -95,11 +112,13 @@ def _confusion_png(head: str, m: dict[str, Any], path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from triage.cli.common import existing_file
+    from triage.cli.progress import progress_bars
     from triage.engine.model import TriageModel
 
     model = TriageModel.load(Path(args.model))
     paths = [existing_file(p) for p in args.data]
-    results = evaluate(model, paths)
+    with progress_bars() as progress:
+        results = evaluate(model, paths, progress)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
     else:

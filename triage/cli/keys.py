@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import Any
+
+from triage.cli.parsing import actions, add_json, command, print_rows
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="manage API keys")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="create a key and print it once")
-    create.add_argument("--role", required=True, choices=["intake", "reviewer", "department", "admin"])
+    p = command(
+        sub,
+        name,
+        help="manage API keys",
+        examples=["triage keys create --role intake --name web-form", "triage keys list --json"],
+    )
+    each = actions(p)
+    create = command(
+        each,
+        "create",
+        help="create a key and print it once",
+        description="Create a key and print its secret once on stdout (only its hash is stored).",
+        examples=[
+            "triage keys create --role intake --name web-form",
+            "triage keys create --role department --department housing_bureau --name housing",
+        ],
+    )
+    create.add_argument(
+        "--role",
+        required=True,
+        choices=["intake", "reviewer", "department", "admin"],
+        help="what the key may do",
+    )
     create.add_argument("--department", help="department id (department keys only)")
-    create.add_argument("--name", default="", help="who or what uses the key")
-    actions.add_parser("list", help="list keys (never the secrets)")
-    revoke = actions.add_parser("revoke", help="revoke a key by its prefix")
-    revoke.add_argument("prefix")
+    create.add_argument("--name", default="", help="who or what uses the key; when left out: the role")
+    listing = command(
+        each,
+        "list",
+        help="list keys (never the secrets)",
+        examples=["triage keys list", "triage keys list --json"],
+    )
+    add_json(listing)
+    revoke = command(
+        each, "revoke", help="revoke a key by its prefix", examples=["triage keys revoke tk_3f9a"]
+    )
+    revoke.add_argument("prefix", help="the key's prefix, as `triage keys list` shows it")
     p.set_defaults(run=run)
 
 
@@ -38,13 +69,27 @@ def run(args: argparse.Namespace) -> int:
             print(secret)
             say(f"Created {row.role} key {row.prefix} ({row.name}); it is not shown again.")
         elif args.action == "list":
-            for row in list_keys(session):
-                state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-                print(
-                    f"{row.prefix}  {row.role:<10} {row.department or '-':<24} {row.name:<20} "
-                    f"{row.created_at:%Y-%m-%d}  {state}"
-                )
+            rows = [
+                {
+                    "prefix": row.prefix,
+                    "role": row.role,
+                    "department": row.department,
+                    "name": row.name,
+                    "created_at": row.created_at.isoformat(),
+                    "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+                }
+                for row in list_keys(session)
+            ]
+            print_rows(rows, args.json, _line)
         else:
             row = revoke_key(session, args.prefix)
             print(f"Revoked {row.prefix} ({row.name}).")
     return 0
+
+
+def _line(row: Mapping[str, Any]) -> str:
+    state = f"revoked {row['revoked_at'][:10]}" if row["revoked_at"] else "active"
+    return (
+        f"{row['prefix']}  {row['role']:<10} {row['department'] or '-':<24} {row['name']:<20} "
+        f"{row['created_at'][:10]}  {state}"
+    )

@@ -3,18 +3,47 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import Any
+
+from triage.cli.parsing import actions, add_json, command, print_rows
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="list, inspect, promote and roll back model versions")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="versions on disk, the active one marked")
-    show = actions.add_parser("show", help="print a version's card")
-    show.add_argument("version", nargs="?", help="default: the active version")
-    promote = actions.add_parser("promote", help="make a version active if the gate passes")
-    promote.add_argument("version")
-    promote.add_argument("--force", action="store_true", help="promote even if the gate refuses")
-    actions.add_parser("rollback", help="make the previously active version active again")
+    p = command(
+        sub,
+        name,
+        help="list, inspect, promote and roll back model versions",
+        examples=["triage models list", "triage models promote 20260101-120000"],
+    )
+    each = actions(p)
+    listing = command(
+        each,
+        "list",
+        help="versions on disk, the active one marked",
+        examples=["triage models list", "triage models list --json"],
+    )
+    add_json(listing)
+    show = command(
+        each, "show", help="print a version's card", examples=["triage models show 20260101-120000"]
+    )
+    show.add_argument("version", nargs="?", help="the version to show; when left out: the active version")
+    promote = command(
+        each,
+        "promote",
+        help="make a version active if the gate passes",
+        description="Compare a version with the active model on the held-out data and make it active "
+        "when it is not worse; exits 4 when the gate refuses it.",
+        examples=["triage models promote 20260101-120000", "triage models promote 20260101-120000 --force"],
+    )
+    promote.add_argument("version", help="the version (a folder name under the models folder)")
+    promote.add_argument("--force", action="store_true", help="promote even if the gate refuses (recorded)")
+    command(
+        each,
+        "rollback",
+        help="make the previously active version active again",
+        examples=["triage models rollback"],
+    )
     p.set_defaults(run=run)
 
 
@@ -25,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     from triage.cli.common import database_session, say, settings
     from triage.engine.persist import read_card
-    from triage.errors import BadInput
+    from triage.errors import BadInput, GateRefused
     from triage.service import registry
     from triage.service.retrain import promote
 
@@ -35,14 +64,21 @@ def run(args: argparse.Namespace) -> int:
     with database_session(conf) as session:
         active = registry.active_version(session) or registry.latest_version(models_dir)
         if args.action == "list":
+            rows = []
             for version in registry.list_versions(models_dir):
                 card = read_card(models_dir / version)
-                f1 = " ".join(
-                    f"{h}={info['metrics']['macro_f1']:.3f}" for h, info in card.get("heads", {}).items()
+                rows.append(
+                    {
+                        "version": version,
+                        "active": version == active,
+                        "n_train": card.get("n_train"),
+                        "corrections_learned": card.get("corrections_learned", 0),
+                        "cv_macro_f1": {
+                            h: info["metrics"]["macro_f1"] for h, info in card.get("heads", {}).items()
+                        },
+                    }
                 )
-                mark = "*" if version == active else " "
-                learned = card.get("corrections_learned", 0)
-                print(f"{mark} {version}  n={card.get('n_train')}  corrections={learned}  cv macro-F1 {f1}")
+            print_rows(rows, args.json, _line)
             return 0
         if args.action == "show":
             version = args.version or active
@@ -54,9 +90,17 @@ def run(args: argparse.Namespace) -> int:
             if promote(conf, session, args.version, actor, say, force=args.force):
                 say(f"{args.version} is now the active model.")
                 return 0
-            say(f"Not promoted: the gate refused {args.version} (use --force to override).")
-            return 1
+            raise GateRefused(f"Not promoted: the gate refused {args.version} (use --force to override).")
         target = registry.rollback_target(session)
         promote(conf, session, target, actor, say, action="rollback")
         say(f"Rolled back: {target} is the active model again.")
         return 0
+
+
+def _line(row: Mapping[str, Any]) -> str:
+    f1 = " ".join(f"{h}={v:.3f}" for h, v in row["cv_macro_f1"].items())
+    mark = "*" if row["active"] else " "
+    return (
+        f"{mark} {row['version']}  n={row['n_train']}  corrections={row['corrections_learned']}  "
+        f"cv macro-F1 {f1}"
+    )

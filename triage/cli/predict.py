@@ -9,15 +9,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from triage.cli.parsing import command
 from triage.errors import BadInput
 
 BATCH = 256
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="predict category, department and kind of texts")
+    p = command(
+        sub,
+        name,
+        help="predict category, department and kind of texts",
+        description="Print one JSON prediction per text, in order (texts given first, then --input).",
+        examples=[
+            'triage predict "小区门口的路灯坏了一个月没人修"',
+            "triage predict --input messages.jsonl > predictions.jsonl",
+        ],
+    )
     p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
-    p.add_argument("--model", metavar="DIR", help="model folder (default: the active model)")
+    p.add_argument("--model", metavar="DIR", help="model folder; when left out: the active model")
     p.add_argument("--input", metavar="FILE.jsonl", help="one JSON object per line with text (and title)")
     p.set_defaults(run=run)
 

@@ -6,11 +6,19 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from triage.cli.parsing import command
 from triage.errors import BadInput
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="write an HTML report of a period")
+    p = command(
+        sub,
+        name,
+        help="write an HTML report of a period",
+        description="Write report.html with PNG charts of a period from the ticket database: volume, "
+        "department load and overdue tickets, hotspots, and prediction against reviewers.",
+        examples=["triage report --from 2026-11-01 --to 2026-11-30 --out reports/november"],
+    )
     p.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD", help="first day")
     p.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD", help="last day (included)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for report.html")

@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import argparse
 
+from triage.cli.parsing import command
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="run the HTTP service (gunicorn)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=2)
+    p = command(
+        sub,
+        name,
+        help="run the HTTP service (gunicorn)",
+        description="Apply database migrations, train the default model if there is none, and serve "
+        "the API and staff pages under gunicorn.",
+        examples=[
+            "triage serve",
+            "TRIAGE_OPEN_INTAKE=true triage serve --host 0.0.0.0 --port 8080 --workers 4",
+        ],
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (1-65535)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes, each with its own model")
     p.add_argument(
         "--threads",
         type=int,
         default=1,
-        help="threads per worker: 1 runs sync workers (the default: predictions are CPU-bound, and "
-        "one request at a time per worker gave the shortest tail), more runs gthread workers",
+        help="threads per worker: 1 runs sync workers (predictions are CPU-bound, and one request "
+        "at a time per worker gave the shortest tail), more runs gthread workers",
     )
     p.add_argument(
         "--preload",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="load the app once before forking, so workers share its memory (default: on)",
+        help="load the app once before forking, so workers share its memory",
     )
     p.set_defaults(run=run)
 
@@ -48,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
             from triage.engine.training import train
 
             say("No trained model yet: training the default model first (about a minute).")
-            _, folder = train(conf, say=say)
+            from triage.cli.progress import progress_bars
+
+            with progress_bars() as progress:
+                _, folder = train(conf, say=say, progress=progress)
             say(f"Trained {folder}.")
         if not conf.model:
             say(f"Active model: {ensure_active(session, Path(conf.models_dir), 'serve')}")

@@ -5,32 +5,47 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from triage.cli.parsing import command
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="train a model and write its folder")
+    p = command(
+        sub,
+        name,
+        help="train a model and write its folder",
+        description="Train the model on labelled CSV files (id, title, text and one column per head) "
+        "and write a model folder with its card; without --out the new version is registered, "
+        "and becomes active if there was none.",
+        examples=[
+            "triage train",
+            "triage train --data data/messages/*.csv --out /tmp/model",
+        ],
+    )
     p.add_argument(
         "--data",
         nargs="+",
         type=str,
         metavar="CSV",
-        help="labelled CSV files (default: data/messages/*.csv)",
+        help="labelled CSV files; when left out: the bundled data/messages/*.csv less the held-out tenth",
     )
     p.add_argument(
         "--out",
         type=Path,
         metavar="DIR",
-        help="model folder (default: a new version under models/)",
+        help="model folder to write; when left out: a new version under the models folder",
     )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from triage.cli.common import existing_file, say, settings
+    from triage.cli.progress import progress_bars
     from triage.engine.training import train
 
     conf = settings()
     paths = [existing_file(p) for p in args.data] if args.data else None
-    model, folder = train(conf, paths, args.out, say=say)
+    with progress_bars() as progress:
+        model, folder = train(conf, paths, args.out, say=say, progress=progress)
     if args.out is None:
         from triage.cli.common import database_session
         from triage.service.registry import ensure_active

@@ -13,6 +13,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from triage.engine.data import Dataset, read_labelled
 from triage.engine.metrics import head_metrics
+from triage.engine.progress import Progress, quiet
 from triage.engine.training import build_model
 from triage.errors import BadInput
 
@@ -25,10 +26,14 @@ def _subset(data: Dataset, rows: np.ndarray, target: str) -> tuple[list[dict[str
 
 
 def _measure(
-    conf: Settings, train: tuple[list, list], test: tuple[list, list], target: str
+    conf: Settings,
+    train: tuple[list, list],
+    test: tuple[list, list],
+    target: str,
+    progress: Progress = quiet,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    model = build_model(conf, names=None, fallback=None).fit(train[0], {target: train[1]})
+    model = build_model(conf, names=None, fallback=None).fit(train[0], {target: train[1]}, progress=progress)
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
     proba = model.predict_proba(test[0])[target]
@@ -54,6 +59,7 @@ def benchmark(
     test: Path | None = None,
     folds: int | None = None,
     say: Callable[[str], None] = lambda _m: None,
+    progress: Progress = quiet,
 ) -> dict[str, Any]:
     """Train ``target`` on ``train`` and measure it on ``test`` or by stratified ``folds``."""
     if not text_cols:
@@ -70,6 +76,7 @@ def benchmark(
                 _subset(data, labelled, target),
                 _subset(test_data, test_rows, target),
                 target,
+                progress,
             )
         ]
     else:
@@ -81,6 +88,7 @@ def benchmark(
             splits = list(StratifiedKFold(folds, shuffle=True, random_state=0).split(labelled, y))
         runs = []
         for k, (tr, te) in enumerate(splits, start=1):
+            progress("folds", k - 1, folds)
             say(f"Fold {k}/{folds}: training on {len(tr)} rows.")
             runs.append(
                 _measure(
@@ -90,6 +98,7 @@ def benchmark(
                     target,
                 )
             )
+        progress("folds", folds, folds)
     n_test = sum(r["n"] for r in runs)
     summary = {
         "accuracy": float(np.average([r["accuracy"] for r in runs], weights=[r["n"] for r in runs])),

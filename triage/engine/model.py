@@ -20,6 +20,7 @@ from sklearn.svm import LinearSVC
 from triage.engine import calibration as cal
 from triage.engine.features import Featurizer
 from triage.engine.metrics import head_metrics
+from triage.engine.progress import Progress, quiet
 from triage.engine.text import prepare
 
 __all__ = ["HeadModel", "TriageModel"]
@@ -161,17 +162,23 @@ class TriageModel(BaseEstimator):
         X: Sequence[Item],
         y: Mapping[str, Sequence[str | None]],
         sample_weight: Sequence[float] | None = None,
+        progress: Progress = quiet,
     ) -> TriageModel:
         """Fit every head in ``y`` (head -> labels; empty labels leave a row out of a head).
 
         ``sample_weight`` lets a verified correction count more than a base row. The
         out-of-fold probabilities stay in ``oof_`` (head -> (rows, proba)) until saved.
+        ``progress`` hears of segmentation, then of each head's cross-validation folds.
         """
         if not y:
             raise ValueError("no label columns to train")
         docs = [as_document(item) for item in X]
         featurizer = self._featurizer()
-        analyzed = [featurizer.analyze(d) for d in docs]
+        analyzed = []
+        for n, doc in enumerate(docs, start=1):
+            analyzed.append(featurizer.analyze(doc))
+            if n % 500 == 0 or n == len(docs):
+                progress("segmenting", n, len(docs))
         self.heads_: dict[str, HeadModel] = {}
         self.cv_: dict[str, dict[str, Any]] = {}
         self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -188,7 +195,7 @@ class TriageModel(BaseEstimator):
                 raise ValueError(f"head {head!r} needs at least two labels, found {len(classes)}")
             yi = np.searchsorted(classes, yh)
             w = weights[rows]
-            scores = self._oof_scores([analyzed[i] for i in rows], yi, len(classes), w)
+            scores = self._oof_scores([analyzed[i] for i in rows], yi, len(classes), w, head, progress)
             self.heads_[head] = self._calibrate_head(head, classes, yi, scores, X_all[rows], yh, w)
             self.oof_[head] = (rows, cal.softmax(scores, self.heads_[head].temperature))
         self.n_train_ = len(docs)
@@ -196,7 +203,13 @@ class TriageModel(BaseEstimator):
         return self
 
     def _oof_scores(
-        self, analyzed: list[Any], y: np.ndarray, n_classes: int, weights: np.ndarray
+        self,
+        analyzed: list[Any],
+        y: np.ndarray,
+        n_classes: int,
+        weights: np.ndarray,
+        head: str = "",
+        progress: Progress = quiet,
     ) -> np.ndarray:
         scores = np.zeros((len(y), n_classes))
         smallest = np.bincount(y, minlength=n_classes).max()
@@ -206,7 +219,7 @@ class TriageModel(BaseEstimator):
             warnings.filterwarnings("ignore", message="The least populated class")
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             splits = list(splitter.split(np.zeros(len(y)), y))
-        for train, test in splits:
+        for k, (train, test) in enumerate(splits):
             fz = self._featurizer().fit_analyzed([analyzed[i] for i in train])
             clf = self._classifier().fit(
                 fz.transform_analyzed([analyzed[i] for i in train]), y[train], weights[train]
@@ -218,6 +231,7 @@ class TriageModel(BaseEstimator):
             block = np.full((len(test), n_classes), fold_scores.min() - 1.0)
             block[:, clf.classes_] = fold_scores
             scores[test] = block
+            progress(f"cross-validating {head}", k + 1, len(splits))
         return scores
 
     def _calibrate_head(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.engine.data import Dataset, load_taxonomy, read_labelled, read_lines
 from triage.engine.model import TriageModel
+from triage.engine.progress import Progress, quiet
 from triage.errors import BadInput
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def train(
     extra: dict[str, Any] | None = None,
     dataset: Dataset | None = None,
     say: Callable[[str], None] = log.info,
+    progress: Progress = quiet,
 ) -> tuple[TriageModel, Path]:
     """Train on ``paths`` (default: data/messages/*.csv less the fixed held-out tenth) and
     save a new model folder."""
@@ -83,7 +85,7 @@ def train(
     say(f"Training on {len(dataset)} messages from {len(dataset.files)} file(s); heads: {heads}.")
     started = time.perf_counter()
     try:
-        model = build_model(settings).fit(dataset.items, dataset.labels)
+        model = build_model(settings).fit(dataset.items, dataset.labels, progress=progress)
     except ValueError as exc:  # e.g. a head with a single label: the data cannot train it
         raise BadInput(f"Cannot train on this data: {str(exc).rstrip('.')}.") from exc
     seconds = time.perf_counter() - started

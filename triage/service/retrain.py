@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from triage.engine.data import read_labelled
 from triage.engine.model import TriageModel
+from triage.engine.progress import Progress, quiet
 from triage.engine.text import prepare
 from triage.engine.training import build_model, default_data_files, split_base
 from triage.errors import BadInput, ModelRefused
@@ -78,10 +79,12 @@ def training_set(
     return items, labels, weights, len(learn)
 
 
-def retrain(settings: Settings, session: Session, say: Callable[[str], None]) -> tuple[TriageModel, Path]:
+def retrain(
+    settings: Settings, session: Session, say: Callable[[str], None], progress: Progress = quiet
+) -> tuple[TriageModel, Path]:
     items, labels, weights, n_corrections = training_set(settings, session)
     say(f"Training on {len(items)} messages, {n_corrections} of them verified corrections.")
-    model = build_model(settings).fit(items, labels, sample_weight=weights)
+    model = build_model(settings).fit(items, labels, sample_weight=weights, progress=progress)
     corrections = items[len(items) - n_corrections :]
     model.remember(corrections, {h: labels[h][len(items) - n_corrections :] for h in HEADS})
     folder = Path(settings.models_dir) / model.version_
