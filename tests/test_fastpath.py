@@ -18,20 +18,29 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"  # the fast path never touches the database
 
 
+def fastpath(app):
+    return app.extensions["triage.fastpath"]
+
+
 @contextlib.contextmanager
 def flask_only(app) -> Iterator[None]:
-    """Serve with the fast path taken out, as the app was before it."""
-    fast = app.wsgi_app
-    app.wsgi_app = fast.inner
+    """Serve with the fast path taken out, as the app was before it (the request-id layer,
+    outermost, stays)."""
+    ids = app.wsgi_app
+    ids.inner = fastpath(app).inner
     try:
         yield
     finally:
-        app.wsgi_app = fast
+        ids.inner = fastpath(app)
 
 
 def answer(client, **kwargs) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body; the request id, different on each request, is checked and
+    left out of the comparison."""
     r = client.post("/v1/triage", **kwargs)
-    return r.status_code, dict(r.headers), r.data
+    headers = dict(r.headers)
+    assert len(headers.pop("X-Request-ID")) == 32
+    return r.status_code, headers, r.data
 
 
 def both(app, client, **kwargs) -> tuple[tuple, tuple]:
@@ -49,12 +58,12 @@ def test_valid_requests_are_answered_byte_for_byte_as_flask_would(app, client, m
         {"text": "食品許可證現場核查", "title": None},
     ]
     client.post("/v1/triage", json=bodies[0], headers=key)  # Flask checks the key once
-    served = app.wsgi_app.served
+    served = fastpath(app).served
     for body in bodies:
         fast, slow = both(app, client, json=body, headers=key)
         assert fast == slow
         assert fast[0] == 200 and json.loads(fast[2])["category"]["label"]
-    assert app.wsgi_app.served - served == len(bodies)
+    assert fastpath(app).served - served == len(bodies)
 
 
 def test_debug_mode_answers_are_laid_out_as_flask_lays_them_out(app, client, make_key):
@@ -63,7 +72,7 @@ def test_debug_mode_answers_are_laid_out_as_flask_lays_them_out(app, client, mak
     app.debug = True
     fast, slow = both(app, client, json={"text": "营业执照怎么办"}, headers=key)
     assert fast == slow and b'\n  "category"' in fast[2]
-    assert app.wsgi_app.served == 1
+    assert fastpath(app).served == 1
 
 
 def test_open_intake_needs_no_key(app_config):
@@ -73,7 +82,7 @@ def test_open_intake_needs_no_key(app_config):
     client = app.test_client()
     fast, slow = both(app, client, json={"text": "排队等了两个小时"})
     assert fast == slow and fast[0] == 200
-    assert app.wsgi_app.served == 1
+    assert fastpath(app).served == 1
     app.extensions["triage.db"].dispose()
 
 
@@ -95,12 +104,12 @@ def test_everything_else_is_left_to_flask(app, client, make_key, kwargs, status)
     key = make_key("intake")
     client.post("/v1/triage", json={"text": "预热"}, headers=key)
     kwargs = {"headers": key, **kwargs}
-    served = app.wsgi_app.served
+    served = fastpath(app).served
     fast, slow = both(app, client, **kwargs)
     assert fast == slow
     assert fast[0] == status
     assert fast[1]["Content-Type"] == "application/problem+json"
-    assert app.wsgi_app.served == served
+    assert fastpath(app).served == served
 
 
 def test_a_key_of_the_wrong_role_gets_flasks_403(app, client, make_key):
@@ -108,7 +117,7 @@ def test_a_key_of_the_wrong_role_gets_flasks_403(app, client, make_key):
     client.get("/v1/tickets", headers=key)  # the key is now remembered by this process
     fast, slow = both(app, client, json={"text": "排队太久"}, headers=key)
     assert fast == slow and fast[0] == 403
-    assert app.wsgi_app.served == 0
+    assert fastpath(app).served == 0
 
 
 def test_a_body_over_the_limit_gets_flasks_413(app_config):
@@ -118,7 +127,7 @@ def test_a_body_over_the_limit_gets_flasks_413(app_config):
     client = app.test_client()
     fast, slow = both(app, client, json={"text": "排队" * 200})
     assert fast == slow and fast[0] == 413
-    assert app.wsgi_app.served == 0
+    assert fastpath(app).served == 0
     app.extensions["triage.db"].dispose()
 
 
@@ -128,13 +137,13 @@ def test_a_revoked_key_is_refused_at_once(app, client, make_key):
     key = make_key("intake")
     assert client.post("/v1/triage", json={"text": "排队太久"}, headers=key).status_code == 200
     assert client.post("/v1/triage", json={"text": "排队太久"}, headers=key).status_code == 200
-    assert app.wsgi_app.served == 1
+    assert fastpath(app).served == 1
     session = app.extensions["triage.db"].session()
     revoke_key(session, list_keys(session)[-1].prefix)  # in this process: forgotten at once
     session.close()
     r = client.post("/v1/triage", json={"text": "排队太久"}, headers=key)
     assert r.status_code == 401
-    assert app.wsgi_app.served == 1
+    assert fastpath(app).served == 1
 
 
 def test_fast_answers_are_counted_in_metrics(app, client, make_key):
@@ -148,11 +157,11 @@ def test_fast_answers_are_counted_in_metrics(app, client, make_key):
     before = count()
     for _ in range(3):
         client.post("/v1/triage", json={"text": "排队太久"}, headers=key)
-    assert app.wsgi_app.served == 2
+    assert fastpath(app).served == 2
     assert count() - before == 3
 
 
 def test_other_routes_pass_through(app, client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/v1/triage").status_code == 405
-    assert app.wsgi_app.served == 0
+    assert fastpath(app).served == 0

@@ -86,8 +86,8 @@ def live(tiny_model_dir, tmp_path_factory):
     server.stop()
 
 
-def test_server_logs_carry_no_keys_or_personal_numbers(live):
-    server, keys = live
+def caller(server):
+    """``call`` for :func:`exercise` against a running server, and the client to close."""
     client = Client(server.port)
 
     def call(method, path, body=None, headers=None, data=None):
@@ -104,12 +104,68 @@ def test_server_logs_carry_no_keys_or_personal_numbers(live):
         conn.close()
         return resp.status, out
 
+    return client, call
+
+
+def test_server_logs_carry_no_keys_or_personal_numbers(live):
+    server, keys = live
+    client, call = caller(server)
     code = exercise(call, keys["intake"], keys["reviewer"])
     client.close()
     log = server.log_tail(10**8)
     assert f'"GET /v1/tickets/{code}/full" 200' in log  # the access log is on, with paths
     assert "[PHONE]" in log and "[ID]" in log  # the paths typed with numbers, masked
     assert leaks(log, list(keys.values())) == []
+
+
+@pytest.fixture(scope="module")
+def live_json(tiny_model_dir, tmp_path_factory):
+    """As ``live``, with TRIAGE_LOG_FORMAT=json."""
+    tmp = tmp_path_factory.mktemp("live_json")
+    env = {
+        "TRIAGE_MODEL": str(tiny_model_dir),
+        "TRIAGE_INSTANCE_DIR": str(tmp),
+        "TRIAGE_LOG_LEVEL": "DEBUG",
+        "TRIAGE_LOG_FORMAT": "json",
+    }
+    full = {**os.environ, **env}
+    keys = {
+        role: {"Authorization": f"Bearer {harness.make_key(full, role)}"} for role in ("intake", "reviewer")
+    }
+    server = Server(env).start()
+    yield server, keys
+    server.stop()
+
+
+def test_json_logs_give_one_line_per_request_with_its_id_and_nothing_personal(live_json):
+    server, keys = live_json
+    client, call = caller(server)
+    code = exercise(call, keys["intake"], keys["reviewer"])
+    client.close()
+    given = "0f8e7d6c-5b4a-4938-8271-605f4e3d2c1b"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", f"/v1/tickets/{code}", headers={"X-Request-ID": given})
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    assert resp.status == 200 and resp.getheader("X-Request-ID") == given
+
+    log = server.log_tail(10**8)
+    assert leaks(log, list(keys.values())) == []
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]  # each one parses
+    requests = [x for x in lines if x.get("message") == "request"]
+    assert len(requests) >= 13  # exercise's twelve calls and the lookup above
+    for entry in requests:
+        assert {"request_id", "method", "path", "status", "duration_ms", "pid", "time"} <= set(entry)
+        assert isinstance(entry["status"], int) and isinstance(entry["pid"], int)
+    (lookup,) = [x for x in requests if x["request_id"] == given]
+    assert lookup["path"] == f"/v1/tickets/{code}" and lookup["status"] == 200
+    assert {"/v1/tickets/[PHONE]", "/v1/tickets/[ID]"} <= {x["path"] for x in requests}
+    # An app line made while serving a request names it; its access line has the same id.
+    (received,) = [x for x in lines if x.get("message", "").startswith(f"ticket {code} received")]
+    (intake,) = [x for x in requests if x["request_id"] == received["request_id"]]
+    assert intake["method"] == "POST" and intake["path"] == "/v1/tickets" and intake["status"] == 201
+    assert received["pid"] == intake["pid"]
 
 
 def test_lookups_are_rate_limited_under_gunicorn(live):

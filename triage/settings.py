@@ -166,6 +166,11 @@ class Settings(BaseSettings):
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = Field(
         "INFO", description="Logging level of the service."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines of `triage serve`: text, or json (one object per line; one access line "
+        "per request with its request id).",
+    )
     model_reload_seconds: float = Field(
         2.0, gt=0, description="How often each worker checks the registry for a new active model."
     )

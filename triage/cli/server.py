@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["mask_path", "metrics_dir", "run_gunicorn"]
 
-# No query strings, no headers (keys live there): address, method, path, status, size, time.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# No query strings, no headers (keys live there): address, method, path, status, size, time,
+# request id. With TRIAGE_LOG_FORMAT=json the same fields are one JSON object per line.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms %(r)s'
 
 
 def run_gunicorn(conf: Settings, host: str, port: int, workers: int, threads: int, preload: bool) -> int:
@@ -40,7 +41,7 @@ def run_gunicorn(conf: Settings, host: str, port: int, workers: int, threads: in
         "keepalive": 5,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
-        "logger_class": _access_logger(),
+        "logger_class": _access_logger(conf.log_format),
         "errorlog": "-",
         "loglevel": conf.log_level.lower(),
         "child_exit": _child_exit,
@@ -58,12 +59,10 @@ def run_gunicorn(conf: Settings, host: str, port: int, workers: int, threads: in
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
+            from triage.cli.logs import configure
             from triage.web import create_app
 
-            logging.basicConfig(
-                level=conf.log_level.upper(),
-                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            )
+            configure(conf.log_level, conf.log_format)
             return create_app()
 
     master = os.getpid()
@@ -97,10 +96,19 @@ def mask_path(path: str) -> str:
     return _DIGIT_RUN.sub("[NUMBER]", mask(path))
 
 
-def _access_logger() -> type:
+def _access_logger(log_format: str) -> type:
     from gunicorn.glogging import Logger
 
+    from triage.cli.logs import RequestIdFilter, formatter
+
     class AccessLogger(Logger):  # type: ignore[misc]
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            if log_format == "json":  # gunicorn's own lines too, so every line parses
+                for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+                    handler.setFormatter(formatter("json"))
+                    handler.addFilter(RequestIdFilter())
+
         def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
             # Only the atoms ACCESS_LOG_FORMAT prints: gunicorn's own builds one per header and
             # environ entry on every request.
@@ -113,7 +121,24 @@ def _access_logger() -> type:
                 "s": status,
                 "b": "-" if sent is None else str(sent),
                 "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+                "r": environ.get("triage.request_id", "-"),
             }
+
+        def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+            if log_format != "json":
+                super().access(resp, req, environ, request_time)
+                return
+            a = self.atoms(resp, req, environ, request_time)
+            fields = {
+                "request_id": a["r"],
+                "method": a["m"],
+                "path": a["U"],
+                "status": int(a["s"]),
+                "duration_ms": round(request_time.total_seconds() * 1000, 1),
+                "bytes": None if a["b"] == "-" else int(a["b"]),
+                "client": a["h"],
+            }
+            self.access_log.info("request", extra=fields)
 
     return AccessLogger
 

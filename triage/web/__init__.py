@@ -112,6 +112,9 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     problems.document(app.api_doc)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     from triage.web.fastpath import TriageFastPath
+    from triage.web.requestid import RequestIdLayer
 
-    app.wsgi_app = TriageFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
+    fast = TriageFastPath(app, app.wsgi_app)
+    app.extensions["triage.fastpath"] = fast
+    app.wsgi_app = RequestIdLayer(fast)  # type: ignore[method-assign]  # outermost: every answer
     return app
