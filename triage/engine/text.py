@@ -1,21 +1,19 @@
 """The one text pipeline used by training and serving: normalize -> mask -> tokenize.
 
 Everything here is a plain function of its input (plus a lazily built, process-wide jieba
-tokenizer), so pipeline steps pickle and the same code runs in ``fit`` and at serving time.
+dictionary), so pipeline steps pickle and the same code runs in ``fit`` and at serving time.
 """
 
 from __future__ import annotations
 
 import html
-import logging
 import re
 import threading
 import unicodedata
-import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 
-from triage.engine.segment import lcut_no_hmm
+from triage.engine.segment import Dictionary
 
 __all__ = [
     "MAX_CHARS",
@@ -119,30 +117,26 @@ def prepare(text: str, title: str | None = None) -> str:
 _PLACEHOLDER_SPLIT = re.compile(r"(\[(?:ID|CARD|PHONE|EMAIL|PLATE)\])")
 _DIGITS = re.compile(r"^[0-9.]+$")
 _lock = threading.Lock()
-_tokenizers: dict[tuple[str, ...], object] = {}
+_dictionaries: dict[tuple[str, ...], Dictionary] = {}
 
 
-def _tokenizer(userdict: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    """A jieba tokenizer with the domain dictionary, built once per process and dictionary."""
-    tk = _tokenizers.get(userdict)
-    if tk is not None:
-        return tk
+def dictionary(userdict: tuple[str, ...]) -> Dictionary:
+    """jieba's dictionary plus ``userdict``, built once per process (or taken from a loaded
+    model that carries the same one: see ``share_dictionary``)."""
+    found = _dictionaries.get(userdict)
+    if found is not None:
+        return found
     with _lock:
-        if userdict not in _tokenizers:
-            with warnings.catch_warnings():
-                # jieba 0.42.1, its last release, imports the deprecated pkg_resources.
-                warnings.simplefilter("ignore")
-                import jieba
+        if userdict not in _dictionaries:
+            _dictionaries[userdict] = Dictionary.build(userdict)
+    return _dictionaries[userdict]
 
-            logging.getLogger("jieba").setLevel(logging.WARNING)
-            tk = jieba.Tokenizer()
-            tk.initialize()
-            for line in userdict:
-                word, _, rest = line.partition(" ")
-                freq = rest.split()[0] if rest.split() else None
-                tk.add_word(word, int(freq) if freq else None)
-            _tokenizers[userdict] = tk
-    return _tokenizers[userdict]
+
+def share_dictionary(userdict: tuple[str, ...], built: Dictionary) -> Dictionary:
+    """Let every ``tokenize`` with ``userdict`` in this process use ``built`` (a loaded
+    model's), instead of building its own copy; the one already shared wins."""
+    with _lock:
+        return _dictionaries.setdefault(tuple(userdict), built)
 
 
 def _is_punct(token: str) -> bool:
@@ -165,7 +159,7 @@ def tokenize(text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] 
     ``userdict`` holds jieba dictionary lines ("营业执照 2000 n"); stop words and punctuation
     are dropped.
     """
-    tk = _tokenizer(tuple(userdict))
+    cut = dictionary(tuple(userdict)).lcut
     words: list[str] = []
     for piece in _PLACEHOLDER_SPLIT.split(text):
         if not piece:
@@ -173,7 +167,7 @@ def tokenize(text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] 
         if piece.startswith("[") and piece in PLACEHOLDERS:
             words.append(piece)
             continue
-        for token in lcut_no_hmm(tk, piece):
+        for token in cut(piece):
             low, word = _word(token)
             if word and low not in stopwords:
                 words.append(word)
