@@ -20,8 +20,8 @@ from typing import Any
 LOAD_PROBE = """
 import json, resource, sys, time
 t = time.perf_counter()
-from triage.engine.model import TriageModel
-m = TriageModel.load(sys.argv[1])
+from triage.engine.persist import load_model
+m = load_model(sys.argv[1])
 loaded = time.perf_counter() - t
 m.route("营业执照怎么办理")
 ready = time.perf_counter() - t
@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for _ in range(3)
     ]
-    from triage.engine.model import TriageModel
+    from triage.engine.persist import load_model
 
-    model = TriageModel.load(folder)
+    model = load_model(folder)
     corpus = []
     data_dir = Path(load_settings().data_dir) / "messages"
     for path in sorted(data_dir.glob("*.csv")):

@@ -51,8 +51,8 @@ end
 LOAD_PROBE = """
 import json, sys, time
 t = time.perf_counter()
-from triage.engine.model import TriageModel
-m = TriageModel.load(sys.argv[1])
+from triage.engine.persist import load_model
+m = load_model(sys.argv[1])
 loaded = time.perf_counter() - t
 m.route("营业执照怎么办理")
 print(json.dumps({"load_s": loaded, "ready_s": time.perf_counter() - t}))

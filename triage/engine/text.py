@@ -22,6 +22,7 @@ __all__ = [
     "normalize",
     "prepare",
     "tokenize",
+    "tokenize_with",
 ]
 
 #: Text beyond this many characters (after normalization) is cut off. Real messages are far
@@ -159,7 +160,12 @@ def tokenize(text: str, userdict: Iterable[str] = (), stopwords: frozenset[str] 
     ``userdict`` holds jieba dictionary lines ("营业执照 2000 n"); stop words and punctuation
     are dropped.
     """
-    cut = dictionary(tuple(userdict)).lcut
+    return tokenize_with(dictionary(tuple(userdict)), text, stopwords)
+
+
+def tokenize_with(words_of: Dictionary, text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
+    """``tokenize`` with a segmentation dictionary at hand (a loaded model's)."""
+    cut = words_of.lcut
     words: list[str] = []
     for piece in _PLACEHOLDER_SPLIT.split(text):
         if not piece:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from triage.engine.metrics import head_metrics
-from triage.engine.model import TriageModel
+from triage.engine.scoring import ServingModel
 
 __all__ = ["GateResult", "compare"]
 
@@ -40,7 +40,7 @@ class GateResult:
         return "\n".join([*lines, f"gate {verdict}"])
 
 
-def _scores(model: TriageModel, items: list[dict], labels: list[str], head: str, classes: list[str]) -> dict:
+def _scores(model: ServingModel, items: list[dict], labels: list[str], head: str, classes: list[str]) -> dict:
     proba = model.predict_proba(items)[head]
     own = [str(c) for c in model.heads_[head].classes]
     # Put both models' probabilities on one label axis (a new label may exist in one only).
@@ -52,8 +52,8 @@ def _scores(model: TriageModel, items: list[dict], labels: list[str], head: str,
 
 
 def compare(
-    active: TriageModel,
-    candidate: TriageModel,
+    active: ServingModel,
+    candidate: ServingModel,
     items: list[dict],
     labels: dict[str, list[str]],
     max_f1_drop: float,

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from triage.engine.data import read_labelled
 from triage.engine.model import TriageModel
+from triage.engine.persist import load_model
 from triage.engine.progress import Progress, quiet
+from triage.engine.scoring import ServingModel
 from triage.engine.text import prepare
 from triage.engine.training import build_model, default_data_files, split_base
 from triage.errors import BadInput, ModelRefused
@@ -92,9 +94,9 @@ def retrain(
     return model, folder
 
 
-def _load_checked(folder: Path) -> TriageModel:
+def _load_checked(folder: Path) -> ServingModel:
     """Load and route one text, as a worker does before it serves a model."""
-    model = TriageModel.load(folder)
+    model = load_model(folder)
     model.route("加载检查")
     return model
 
@@ -126,7 +128,7 @@ def gate(settings: Settings, session: Session, candidate: TriageModel) -> GateRe
     data = evaluation_data(settings, session)
     result = compare(
         baseline,
-        candidate,
+        candidate.serving_,
         data.items,
         data.labels,
         settings.gate_max_f1_drop,

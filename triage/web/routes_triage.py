@@ -12,7 +12,7 @@ from triage.web.schemas import BatchIn, BatchOut, PredictionOut, Problem, Triage
 from triage.web.state import models, settings
 
 if TYPE_CHECKING:
-    from triage.engine.model import TriageModel
+    from triage.engine.scoring import ServingModel
 
 bp = APIBlueprint(
     "triage",
@@ -31,7 +31,7 @@ def triage_one(body: TriageIn) -> dict[str, Any]:
     return prediction(models().get(), body)
 
 
-def prediction(model: TriageModel, body: TriageIn) -> dict[str, Any]:
+def prediction(model: ServingModel, body: TriageIn) -> dict[str, Any]:
     """The answer to POST /v1/triage; the fast path (fastpath.py) gives the same one."""
     return model.route({"text": body.text, "title": body.title})
 
