@@ -27,11 +27,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from triage.engine.data import read_lines
 from triage.engine.text import PLACEHOLDERS, tokenize
+from triage.service.grouping import average_linkage, bh_qvalues, binom_sf, cosine_similarity
 from triage.storage.schema import Ticket
 
 __all__ = ["Words", "distinguishing_terms", "emerging", "report", "spikes"]
@@ -136,8 +138,6 @@ def spikes(
     min_count: int = 5,
 ) -> dict[str, Any]:
     """Units whose window count is significantly above their baseline rate."""
-    from scipy.stats import binom, false_discovery_control
-
     start = now - window
     since = start - baseline
     first = session.scalar(select(func.min(Ticket.created_at)))
@@ -163,8 +163,8 @@ def spikes(
     units = sorted(set(recent) | set(before), key=lambda u: (u[0], u[1] or "", u[2] or ""))
     scale = window / covered
     share = window / (window + covered)
-    p = [float(binom.sf(recent[u] - 1, recent[u] + before[u], share)) for u in units]
-    q = false_discovery_control(p, method="bh") if p else []
+    p = [binom_sf(recent[u] - 1, recent[u] + before[u], share) for u in units]
+    q = bh_qvalues(p)
     out["tested"] = len(units)
 
     found = []
@@ -204,29 +204,19 @@ def spikes(
 # -- emerging topics -------------------------------------------------------------------
 
 
-def _same(tokens: Sequence[str]) -> Sequence[str]:
-    return tokens
-
-
 def clusters(
     docs: Sequence[Sequence[str]], min_size: int, background: Sequence[Sequence[str]] = ()
 ) -> list[list[int]]:
     """Groups of similar documents (indices), largest first; groups smaller than
     ``min_size`` are left out. Word weights are learnt with ``background`` too: on a small
     group alone, the very words its topic shares would get the lowest weight."""
-    import numpy as np
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     keep = [i for i, d in enumerate(docs) if d]
     if len(keep) < max(2, min_size):
         return []
-    tfidf = TfidfVectorizer(analyzer=_same, sublinear_tf=True).fit([*background, *docs])
-    vectors = tfidf.transform([docs[i] for i in keep])
-    distance = np.clip(1.0 - (vectors @ vectors.T).toarray(), 0.0, 2.0)
-    labels = AgglomerativeClustering(
-        n_clusters=None, metric="precomputed", linkage="average", distance_threshold=1.0 - MIN_SIMILARITY
-    ).fit_predict(distance)
+    empty = [d for d in docs if not d]  # count as documents for the idf, as before
+    similarity = cosine_similarity([docs[i] for i in keep], [*background, *empty])
+    distance = np.clip(1.0 - similarity, 0.0, 2.0)
+    labels = average_linkage(distance, 1.0 - MIN_SIMILARITY)
     groups: dict[int, list[int]] = {}
     for index, label in zip(keep, labels, strict=True):
         groups.setdefault(int(label), []).append(index)
