@@ -23,7 +23,10 @@ def drive(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
     with app.app_context():
         session = app.extensions["triage.db"].session()
         try:
-            keys = {role: create_key(session, role, f"probe-{role}")[1] for role in ("intake", "reviewer", "admin")}
+            keys = {
+                role: create_key(session, role, f"probe-{role}")[1]
+                for role in ("intake", "reviewer", "admin")
+            }
         finally:
             session.close()
     client = app.test_client()
@@ -45,7 +48,9 @@ def drive(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
     status["model_card"] = client.get("/v1/model", headers=auth("admin")).status_code
     page = client.get("/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    signed = client.post("/sign-in", data={"key": keys["reviewer"], "csrf_token": token.group(1) if token else ""})
+    signed = client.post(
+        "/sign-in", data={"key": keys["reviewer"], "csrf_token": token.group(1) if token else ""}
+    )
     status["sign_in"] = signed.status_code
     dashboard = client.get("/dashboard")
     status["dashboard"] = dashboard.status_code
