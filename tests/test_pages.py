@@ -2,6 +2,7 @@
 CSRF, revoked keys, confirming and correcting."""
 
 import re
+from datetime import date
 
 import pytest
 
@@ -151,10 +152,30 @@ def test_the_dashboard_holds_a_department_key_to_its_own_department(client, make
     sign_in(client, make_key("department", "tax_bureau"))
     page = client.get("/dashboard?department=market_regulation&days=7").get_data(as_text=True)
     assert "区税务局" in page.split("</h1>")[0] and 'id="d-dept"' not in page
-    chart = client.get("/dashboard/charts/departments.png?days=7")
-    assert chart.status_code == 200 and chart.mimetype == "image/png"
-    assert chart.data.startswith(b"\x89PNG") and chart.headers["Cache-Control"] == "private, max-age=60"
-    assert client.get("/dashboard/charts/secrets.png").status_code == 404
+    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(svgs) == 5  # drawn in the page: no image requests
+    assert "各部门负荷" in svgs[1] and "区市场监管局" not in svgs[1]
+    reviewer = client.application.test_client()
+    sign_in(reviewer, make_key("reviewer"))  # sees every department: the ticket is drawn
+    svgs = re.findall(r"<svg.*?</svg>", reviewer.get("/dashboard?days=7").get_data(as_text=True), re.S)
+    assert "<rect" in svgs[0] and "<rect" in svgs[1] and "局" in svgs[1] and "本期没有工单" not in svgs[1]
+    assert client.get("/dashboard/charts/departments.png").status_code == 404
+
+
+def test_chart_labels_from_the_database_are_escaped():
+    from markupsafe import Markup
+
+    from triage.web.pages import charts
+
+    evil = '<script>window.__xss=1</script><img src=x onerror="alert(1)">'
+    drawn = [
+        charts.volume_svg([(date(2026, 11, 1), evil)], [date(2026, 11, 1)], str, evil),
+        charts.departments_svg({evil: {"tickets": 2, "open": 1, "overdue": 1}}, str, evil),
+        charts.confusion_svg([(evil, "tax"), ("tax", "tax")], str, evil),
+    ]
+    for svg in drawn:
+        assert isinstance(svg, Markup) and "<script>" not in svg and "<img" not in svg
+        assert "&lt;script&gt;" in svg and 'onerror="' not in svg
 
 
 def test_the_queue_filters_by_department_and_head(client, make_key, intake):

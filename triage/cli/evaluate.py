@@ -115,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
     from triage.cli.progress import progress_bars
     from triage.engine.persist import load_model
 
+    if args.report:
+        from triage.service.report import require_matplotlib
+
+        require_matplotlib()
     model = load_model(Path(args.model))
     paths = [existing_file(p) for p in args.data]
     with progress_bars() as progress:
