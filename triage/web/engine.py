@@ -63,7 +63,7 @@ class ModelHolder:
         """Load and warm ``folder`` completely, then publish it in one assignment."""
         with self._lock:
             model = load_model(folder)
-            model.route("预热")  # jieba and feature names load now, not inside a request
+            model.route("预热")  # reason names are worked out now, not inside a request
             self.current, self.folder = model, folder
             log.info("serving model %s", model.version_)
             return model
