@@ -67,7 +67,7 @@ def test_every_project_text_is_cut_as_jieba_cuts_it(jb, ours):
 
 def test_the_dictionary_survives_its_bytes(ours):
     trie, logp = ours.to_bytes()
-    copy = Dictionary.from_bytes(trie, logp, ours.logtotal)
+    copy = Dictionary.from_bytes(trie, logp, ours.logtotal, ours.maxlen)
     text = project_texts()[0]
     assert copy.lcut(text) == ours.lcut(text)
     assert len(trie) + len(logp) < 8_000_000  # jieba's own dict costs some 70 MB in memory

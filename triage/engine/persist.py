@@ -105,6 +105,7 @@ def to_arrays(model: ServingModel) -> dict[str, np.ndarray]:
                 "userdict": list(model.features.userdict),
                 "stopwords": sorted(model.features.stopwords),
                 "dictionary_logtotal": model.features.dictionary.logtotal,
+                "dictionary_maxlen": model.features.dictionary.maxlen,
             },
             "fallback": model.fallback,
             "review_heads": list(model.review_heads),
@@ -119,7 +120,7 @@ def save_model(model: ServingModel, directory: Path, card: dict[str, Any]) -> Pa
     """Write ``model`` and its card (``card``: what training knows) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **to_arrays(model))
+    np.savez(buffer, **to_arrays(model))  # uncompressed: loading is a read, not a decompression
     data = buffer.getvalue()
     _write_atomically(directory / ARTIFACT, data)
     full = {
@@ -235,6 +236,7 @@ def from_bytes(data: bytes) -> ServingModel:
         arrays["dictionary_trie"].tobytes(),
         _floats(arrays, "dictionary_logp").tobytes(),
         float(tok["dictionary_logtotal"]),
+        int(tok["dictionary_maxlen"]),
     )
     blocks = [
         Block(

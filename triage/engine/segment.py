@@ -40,11 +40,11 @@ def jieba_dict_path() -> Path:
 class Dictionary:
     """Words with their log-probabilities (``log(freq) - log(total)``), as jieba scores them."""
 
-    def __init__(self, trie: marisa_trie.Trie, logp: array, logtotal: float) -> None:
+    def __init__(self, trie: marisa_trie.Trie, logp: array, logtotal: float, maxlen: int) -> None:
         self.trie = trie
         self.logp = logp  # by trie key id
         self.logtotal = logtotal
-        self.maxlen = max((len(w) for w in trie.iterkeys()), default=1)
+        self.maxlen = maxlen  # the longest word: no prefix search needs more text
 
     # -- building: jieba's gen_pfdict and add_word ------------------------------------
     @classmethod
@@ -76,20 +76,22 @@ class Dictionary:
         logp = array("d", bytes(8 * len(trie)))
         for w in words:
             logp[trie.key_id(w)] = log(freq[w]) - logtotal
-        return cls(trie, logp, logtotal)
+        return cls(trie, logp, logtotal, max(map(len, words), default=1))
 
     def to_bytes(self) -> tuple[bytes, bytes]:
         """(the trie, the log-probabilities as little-endian doubles)."""
         return self.trie.tobytes(), self.logp.tobytes()
 
     @classmethod
-    def from_bytes(cls, trie: bytes, logp: bytes, logtotal: float) -> Dictionary:
+    def from_bytes(cls, trie: bytes, logp: bytes, logtotal: float, maxlen: int) -> Dictionary:
         t = marisa_trie.Trie().frombytes(trie)
         probs = array("d")
         probs.frombytes(logp)
         if len(probs) != len(t):
             raise ValueError(f"the dictionary has {len(t)} words but {len(probs)} probabilities")
-        return cls(t, probs, logtotal)
+        if maxlen < 1:
+            raise ValueError(f"the longest word cannot have {maxlen} characters")
+        return cls(t, probs, logtotal, maxlen)
 
     # -- cutting -------------------------------------------------------------------------
     def lcut(self, sentence: str) -> list[str]:
