@@ -101,7 +101,7 @@ def _load_checked(folder: Path) -> ServingModel:
     return model
 
 
-def gate(settings: Settings, session: Session, candidate: TriageModel) -> GateResult:
+def gate(settings: Settings, session: Session, candidate: ServingModel) -> GateResult:
     """Compare ``candidate`` with the model the workers serve: the active version or, when it
     cannot be loaded, the newest earlier version that can, which is what they fall back to.
     With none that loads there is nothing to be worse than, and the gate passes."""
@@ -128,7 +128,7 @@ def gate(settings: Settings, session: Session, candidate: TriageModel) -> GateRe
     data = evaluation_data(settings, session)
     result = compare(
         baseline,
-        candidate.serving_,
+        candidate,
         data.items,
         data.labels,
         settings.gate_max_f1_drop,
