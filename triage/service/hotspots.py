@@ -150,15 +150,19 @@ def spikes(
         out["note"] = "Not enough history before the window to estimate a baseline rate."
         return out
 
+    # Counted in the database: per category, department and side of ``start``.
+    in_window = Ticket.created_at >= start
     rows = session.execute(
-        select(Ticket.category, Ticket.department, Ticket.created_at).where(
-            *scope, Ticket.created_at >= since, Ticket.created_at < now
-        )
+        select(Ticket.category, Ticket.department, in_window, func.count())
+        .where(*scope, Ticket.created_at >= since, Ticket.created_at < now)
+        .group_by(Ticket.category, Ticket.department, in_window)
     ).all()
     recent: Counter[tuple[str, str | None, str | None]] = Counter()
     before: Counter[tuple[str, str | None, str | None]] = Counter()
-    for category, dept, created in rows:
-        (recent if created >= start else before).update(_units(category, dept))
+    for category, dept, is_recent, n in rows:
+        side = recent if is_recent else before
+        for unit in _units(category, dept):
+            side[unit] += int(n)
 
     units = sorted(set(recent) | set(before), key=lambda u: (u[0], u[1] or "", u[2] or ""))
     scale = window / covered
