@@ -98,18 +98,27 @@ def _visible(ticket: Ticket) -> Ticket:
 @bp.get("/tickets", security=[{"bearer": []}], responses={200: TicketList})
 @access(*STAFF)
 def list_tickets(query: TicketQuery) -> dict[str, Any]:
-    """Staff listing with filters, newest first, paged."""
+    """Staff listing with filters, newest first, paged: follow ``next_cursor`` (as
+    ``cursor``) for the next page at any depth, or ask for a ``page`` number."""
     from flask import g
 
     filters = query.model_dump()
     filters["department"] = department_filter(g.key, query.department)
     per_page = query.per_page or settings().page_size
-    rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
+    if query.cursor and query.page != 1:
+        raise ApiError(
+            400,
+            "Give either page or cursor, not both.",
+            errors=[{"field": "cursor", "message": "not with page"}],
+        )
+    after = int(query.cursor) if query.cursor else None
+    found = svc.list_tickets(db_session(), filters, query.page, per_page, after=after)
     return {
-        "items": [ticket_views.summary_view(t) for t in rows],
+        "items": [ticket_views.summary_view(t) for t in found.rows],
         "page": query.page,
         "per_page": per_page,
-        "total": total,
+        "total": found.total,
+        "next_cursor": str(found.after) if found.after is not None else None,
     }
 
 

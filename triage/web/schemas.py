@@ -96,6 +96,9 @@ class TicketQuery(Strict):
     needs_review: bool | None = None
     page: int = Field(1, ge=1, le=100_000)  # a bigger offset overflows SQLite's integer
     per_page: int | None = Field(None, ge=1, le=200)
+    cursor: str | None = Field(
+        None, pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page: the next page."
+    )
 
     _since = field_validator("since", mode="before")(dated_only)
 
@@ -216,6 +219,7 @@ class TicketList(BaseModel):
     page: int
     per_page: int
     total: int
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last.")
 
 
 class TicketFull(TicketSummary):
