@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from seeding import NOW, session_at, ticket
+from sqlalchemy import text
 
 from benchmarks.harness import texts
 from triage.service import hotspots, stats
@@ -155,3 +156,22 @@ def test_listing_pages_and_cursors_equal_a_python_slice(seeded):
             break
         after = page.after
     assert walked == overdue
+
+
+def test_a_count_past_the_exact_limit_is_an_estimate_on_postgresql(seeded, monkeypatch):
+    monkeypatch.setattr(svc, "COUNT_EXACT", 20)
+    seeded.execute(
+        text("ANALYZE tickets") if seeded.get_bind().dialect.name == "postgresql" else text("ANALYZE")
+    )
+    page = svc.list_tickets(seeded, {}, 1, 5, now=NOW)
+    if seeded.get_bind().dialect.name == "postgresql":
+        assert page.exact is False and page.total == 300  # the planner's row count after ANALYZE
+    else:
+        assert page.exact is True and page.total == 300
+    small = svc.list_tickets(seeded, {"category": "tax", "since": NOW - timedelta(days=3)}, 1, 5, now=NOW)
+    want = (
+        seeded.query(Ticket)
+        .filter(Ticket.category == "tax", Ticket.created_at >= NOW - timedelta(days=3))
+        .count()
+    )
+    assert small.exact is True and small.total == want <= 20

@@ -32,6 +32,7 @@ __all__ = [
     "RepeatPolicy",
     "band_hashes",
     "candidate_query",
+    "cluster_sizes",
     "cluster_view",
     "intake_fields",
     "jaccard",
@@ -215,10 +216,27 @@ def intake_fields(session: Session, ticket: Ticket) -> dict[str, Any]:
     return {"linked": True, "repeat_of": {"code": own.code, "status": own.status}}
 
 
-def cluster_view(ticket: Ticket) -> dict[str, int] | None:
-    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size."""
+def cluster_sizes(session: Session, tickets: list[Ticket]) -> dict[int, int]:
+    """Tickets per repeat cluster, for the clusters of a page of tickets: one query for
+    the page instead of one per row."""
+    ids = {t.cluster_id for t in tickets if t.cluster_id is not None}
+    if not ids:
+        return {}
+    query = (
+        select(Ticket.cluster_id, func.count()).where(Ticket.cluster_id.in_(ids)).group_by(Ticket.cluster_id)
+    )
+    return {int(cid): int(n) for cid, n in session.execute(query)}
+
+
+def cluster_view(ticket: Ticket, sizes: dict[int, int] | None = None) -> dict[str, int] | None:
+    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size
+    (from ``sizes`` when the caller counted a whole page at once)."""
+    if ticket.cluster_id is None:
+        return None
+    if sizes is not None and ticket.cluster_id in sizes:
+        return {"id": ticket.cluster_id, "size": sizes[ticket.cluster_id]}
     session = object_session(ticket)
-    if ticket.cluster_id is None or session is None:
+    if session is None:
         return None
     size = session.scalar(select(func.count()).where(Ticket.cluster_id == ticket.cluster_id))
     return {"id": ticket.cluster_id, "size": int(size or 0)}

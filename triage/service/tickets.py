@@ -143,13 +143,35 @@ def add_event(
     return event
 
 
+COUNT_EXACT = 10_000  # matches counted exactly; beyond, PostgreSQL's planner estimates
+
+
 @dataclass(frozen=True)
 class Page:
-    """A page of the staff listing; ``after`` is the cursor of the next page (None: last)."""
+    """A page of the staff listing; ``after`` is the cursor of the next page (None: last);
+    ``total`` is an estimate when ``exact`` is False."""
 
     rows: list[Ticket]
     total: int
     after: int | None
+    exact: bool = True
+
+
+def count_matching(session: Session, conds: list[ColumnElement[bool]]) -> tuple[int, bool]:
+    """How many tickets match, and whether that is exact. Counting a million matches on
+    every page view reads a million index entries; up to COUNT_EXACT the count is exact,
+    beyond it PostgreSQL's planner estimate for the same query is given instead (SQLite,
+    which keeps no estimates, counts them all)."""
+    capped = select(Ticket.id).where(*conds).limit(COUNT_EXACT + 1).subquery()
+    n = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+    if n <= COUNT_EXACT:
+        return n, True
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return int(session.scalar(select(func.count(Ticket.id)).where(*conds)) or 0), True
+    compiled = select(Ticket.id).where(*conds).compile(connection)
+    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return max(COUNT_EXACT + 1, int(plan[0]["Plan"]["Plan Rows"])), False
 
 
 def list_tickets(
@@ -176,7 +198,7 @@ def list_tickets(
         conds += [Ticket.status != "closed", Ticket.due_at < now]
     elif filters.get("overdue") is False:
         conds.append((Ticket.status == "closed") | (Ticket.due_at >= now))
-    total = session.scalar(select(func.count(Ticket.id)).where(*conds)) or 0
+    total, exact = count_matching(session, conds)
     ids = select(Ticket.id).where(*conds).order_by(Ticket.id.desc())
     ids = ids.where(Ticket.id < after) if after is not None else ids.offset((page - 1) * per_page)
     found = list(session.scalars(ids.limit(per_page + 1)))
@@ -187,7 +209,7 @@ def list_tickets(
         if found
         else []
     )
-    return Page(list(rows), int(total), found[-1] if more else None)
+    return Page(list(rows), total, found[-1] if more else None, exact)
 
 
 def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:

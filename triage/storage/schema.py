@@ -104,6 +104,12 @@ class Ticket(Base):
             sqlite_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
             postgresql_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
         ),
+        # Every column the summary reads (triage.service.stats): it scans this, not the rows.
+        Index(
+            "ix_tickets_summary",
+            *("created_at", "category", "department", "kind", "channel", "status"),
+            *("needs_review", "review_reason", "due_at", "closed_at"),
+        ),
     )
 
 

@@ -113,11 +113,13 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
         )
     after = int(query.cursor) if query.cursor else None
     found = svc.list_tickets(db_session(), filters, query.page, per_page, after=after)
+    sizes = repeats.cluster_sizes(db_session(), found.rows)
     return {
-        "items": [ticket_views.summary_view(t) for t in found.rows],
+        "items": [ticket_views.summary_view(t, sizes) for t in found.rows],
         "page": query.page,
         "per_page": per_page,
         "total": found.total,
+        "total_exact": found.exact,
         "next_cursor": str(found.after) if found.after is not None else None,
     }
 

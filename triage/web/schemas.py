@@ -219,6 +219,7 @@ class TicketList(BaseModel):
     page: int
     per_page: int
     total: int
+    total_exact: bool = Field(description="False: over 10,000 matches, total is PostgreSQL's estimate.")
     next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last.")
 
 
