@@ -74,8 +74,19 @@ def distinguishing_terms(
     their log-odds ratio under a Dirichlet prior from both together (rare words are shrunk
     towards no difference instead of topping the list). Counts are documents, so one long
     message cannot carry a word alone."""
-    y_i = Counter(w for doc in recent for w in set(doc))
-    y_j = Counter(w for doc in before for w in set(doc))
+    return terms_of_counts(doc_counts(recent), doc_counts(before), top, min_docs)
+
+
+def doc_counts(docs: Sequence[Sequence[str]]) -> Counter[str]:
+    """In how many documents each word occurs."""
+    return Counter(w for doc in docs for w in set(doc))
+
+
+def terms_of_counts(
+    y_i: Counter[str], y_j: Counter[str], top: int = 10, min_docs: int = 2
+) -> list[dict[str, Any]]:
+    """distinguishing_terms from the two sides' document counts (they add up, so a caller
+    comparing many groups with the rest counts everything once)."""
     n_i, n_j = sum(y_i.values()), sum(y_j.values())
     pooled = y_i + y_j
     total = n_i + n_j
@@ -262,20 +273,21 @@ def emerging(
             .limit(CLUSTER_LIMIT)
         ).all()
         docs = [words(text) for _, _, text in rows]
+        everything = doc_counts(docs) + doc_counts(background)
         topics = []
-        for members in clusters(docs, min_size, background):
-            inside = set(members)
+        # The ten largest only (the answer shows no more); clusters() lists them largest first.
+        for members in clusters(docs, min_size, background)[:10]:
+            inside = doc_counts([docs[i] for i in members])
             # Against the rest of the group and everyday traffic (the group may be all one topic).
-            rest = [d for i, d in enumerate(docs) if i not in inside] + background
             topics.append(
                 {
                     "size": len(members),
-                    "terms": distinguishing_terms([docs[i] for i in members], rest),
+                    "terms": terms_of_counts(inside, everything - inside),
                     "categories": dict(Counter(rows[i][1] for i in members).most_common()),
                     "examples": [rows[i][0] for i in members[:5]],
                 }
             )
-        out[name] = topics[:10]
+        out[name] = topics
     return out
 
 
