@@ -74,7 +74,8 @@ def distinguishing_terms(
     their log-odds ratio under a Dirichlet prior from both together (rare words are shrunk
     towards no difference instead of topping the list). Counts are documents, so one long
     message cannot carry a word alone."""
-    return terms_of_counts(doc_counts(recent), doc_counts(before), top, min_docs)
+    y_i = doc_counts(recent)
+    return terms_of_counts(y_i, y_i + doc_counts(before), top, min_docs)
 
 
 def doc_counts(docs: Sequence[Sequence[str]]) -> Counter[str]:
@@ -83,13 +84,14 @@ def doc_counts(docs: Sequence[Sequence[str]]) -> Counter[str]:
 
 
 def terms_of_counts(
-    y_i: Counter[str], y_j: Counter[str], top: int = 10, min_docs: int = 2
+    y_i: Counter[str], pooled: Counter[str], top: int = 10, min_docs: int = 2
 ) -> list[dict[str, Any]]:
-    """distinguishing_terms from the two sides' document counts (they add up, so a caller
-    comparing many groups with the rest counts everything once)."""
-    n_i, n_j = sum(y_i.values()), sum(y_j.values())
-    pooled = y_i + y_j
-    total = n_i + n_j
+    """distinguishing_terms from document counts: ``y_i`` of the recent side, ``pooled`` of
+    both sides together (so a caller comparing many groups with the rest counts everything
+    once; the other side is the difference)."""
+    n_i = sum(y_i.values())
+    total = sum(pooled.values())
+    n_j = total - n_i
     if not n_i or not total:
         return []
     a0 = PRIOR_STRENGTH
@@ -98,12 +100,13 @@ def terms_of_counts(
         if count < min_docs:
             continue
         a = a0 * pooled[word] / total
+        before = pooled[word] - count
         delta = math.log((count + a) / (n_i + a0 - count - a)) - math.log(
-            (y_j[word] + a) / (n_j + a0 - y_j[word] - a)
+            (before + a) / (n_j + a0 - before - a)
         )
-        z = delta / math.sqrt(1 / (count + a) + 1 / (y_j[word] + a))
+        z = delta / math.sqrt(1 / (count + a) + 1 / (before + a))
         if z > 1.96:
-            out.append({"term": word, "z": round(z, 2), "recent": count, "before": y_j[word]})
+            out.append({"term": word, "z": round(z, 2), "recent": count, "before": before})
     out.sort(key=lambda t: (-t["z"], t["term"]))
     return out[:top]
 
@@ -282,7 +285,7 @@ def emerging(
             topics.append(
                 {
                     "size": len(members),
-                    "terms": terms_of_counts(inside, everything - inside),
+                    "terms": terms_of_counts(inside, everything),
                     "categories": dict(Counter(rows[i][1] for i in members).most_common()),
                     "examples": [rows[i][0] for i in members[:5]],
                 }
