@@ -58,6 +58,25 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     return {"flood": scale_seed.flood_base(base).text}
 
 
+def flood_text(url: str) -> str | None:
+    """The text that opened the largest repeat cluster of a seeded database."""
+    import sqlalchemy as sa
+
+    from triage.storage.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(
+                sa.text(
+                    "SELECT text FROM tickets WHERE id = (SELECT cluster_id FROM tickets WHERE cluster_id"
+                    " IS NOT NULL GROUP BY cluster_id ORDER BY count(*) DESC LIMIT 1)"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
 @contextlib.contextmanager
 def database(args: argparse.Namespace, work: Path) -> Iterator[tuple[str, bool]]:
     """(URL, whether it needs seeding)."""
@@ -200,16 +219,15 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-dir", default=tempfile.gettempdir(), help="where --sqlite --keep puts the file"
     )
     parser.add_argument("--reuse", help="time this already seeded database instead of seeding one")
-    parser.add_argument("--flood", help="with --reuse: the near-duplicated complaint's text")
     args = parser.parse_args(argv)
     print("command: python -m benchmarks.scale " + " ".join(argv if argv is not None else sys.argv[1:]))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {**model_env(work / "models"), "TRIAGE_INSTANCE_DIR": str(work / "instance")}
         with database(args, work) as (url, fresh):
-            flood = seed(url, args.rows, env["TRIAGE_MODEL"])["flood"] if fresh else args.flood
+            flood = seed(url, args.rows, env["TRIAGE_MODEL"])["flood"] if fresh else flood_text(url)
             if args.keep:
-                print(f"kept: --reuse '{url}' --flood '{flood}'")
+                print(f"kept: --reuse '{url}'")
             env["TRIAGE_DATABASE_URL"] = url
             full_env = {**os.environ, **env}
             reviewer, intake_key = make_key(full_env, "reviewer"), make_key(full_env, "intake")
