@@ -105,12 +105,6 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
     filters = query.model_dump()
     filters["department"] = department_filter(g.key, query.department)
     per_page = query.per_page or settings().page_size
-    if query.cursor and query.page != 1:
-        raise ApiError(
-            400,
-            "Give either page or cursor, not both.",
-            errors=[{"field": "cursor", "message": "not with page"}],
-        )
     after = int(query.cursor) if query.cursor else None
     found = svc.list_tickets(db_session(), filters, query.page, per_page, after=after)
     sizes = repeats.cluster_sizes(db_session(), found.rows)

@@ -97,7 +97,9 @@ class TicketQuery(Strict):
     page: int = Field(1, ge=1, le=100_000)  # a bigger offset overflows SQLite's integer
     per_page: int | None = Field(None, ge=1, le=200)
     cursor: str | None = Field(
-        None, pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page: the next page."
+        None,
+        pattern=r"^[0-9]{1,18}$",
+        description="next_cursor of the previous page: the next page (page is then ignored).",
     )
 
     _since = field_validator("since", mode="before")(dated_only)
