@@ -76,11 +76,24 @@ def distinguishing_terms(
     their log-odds ratio under a Dirichlet prior from both together (rare words are shrunk
     towards no difference instead of topping the list). Counts are documents, so one long
     message cannot carry a word alone."""
-    y_i = Counter(w for doc in recent for w in set(doc))
-    y_j = Counter(w for doc in before for w in set(doc))
-    n_i, n_j = sum(y_i.values()), sum(y_j.values())
-    pooled = y_i + y_j
-    total = n_i + n_j
+    y_i = doc_counts(recent)
+    return terms_of_counts(y_i, y_i + doc_counts(before), top, min_docs)
+
+
+def doc_counts(docs: Sequence[Sequence[str]]) -> Counter[str]:
+    """In how many documents each word occurs."""
+    return Counter(w for doc in docs for w in set(doc))
+
+
+def terms_of_counts(
+    y_i: Counter[str], pooled: Counter[str], top: int = 10, min_docs: int = 2
+) -> list[dict[str, Any]]:
+    """distinguishing_terms from document counts: ``y_i`` of the recent side, ``pooled`` of
+    both sides together (so a caller comparing many groups with the rest counts everything
+    once; the other side is the difference)."""
+    n_i = sum(y_i.values())
+    total = sum(pooled.values())
+    n_j = total - n_i
     if not n_i or not total:
         return []
     a0 = PRIOR_STRENGTH
@@ -89,12 +102,13 @@ def distinguishing_terms(
         if count < min_docs:
             continue
         a = a0 * pooled[word] / total
+        before = pooled[word] - count
         delta = math.log((count + a) / (n_i + a0 - count - a)) - math.log(
-            (y_j[word] + a) / (n_j + a0 - y_j[word] - a)
+            (before + a) / (n_j + a0 - before - a)
         )
-        z = delta / math.sqrt(1 / (count + a) + 1 / (y_j[word] + a))
+        z = delta / math.sqrt(1 / (count + a) + 1 / (before + a))
         if z > 1.96:
-            out.append({"term": word, "z": round(z, 2), "recent": count, "before": y_j[word]})
+            out.append({"term": word, "z": round(z, 2), "recent": count, "before": before})
     out.sort(key=lambda t: (-t["z"], t["term"]))
     return out[:top]
 
@@ -150,15 +164,19 @@ def spikes(
         out["note"] = "Not enough history before the window to estimate a baseline rate."
         return out
 
+    # Counted in the database: per category, department and side of ``start``.
+    in_window = Ticket.created_at >= start
     rows = session.execute(
-        select(Ticket.category, Ticket.department, Ticket.created_at).where(
-            *scope, Ticket.created_at >= since, Ticket.created_at < now
-        )
+        select(Ticket.category, Ticket.department, in_window, func.count())
+        .where(*scope, Ticket.created_at >= since, Ticket.created_at < now)
+        .group_by(Ticket.category, Ticket.department, in_window)
     ).all()
     recent: Counter[tuple[str, str | None, str | None]] = Counter()
     before: Counter[tuple[str, str | None, str | None]] = Counter()
-    for category, dept, created in rows:
-        (recent if created >= start else before).update(_units(category, dept))
+    for category, dept, is_recent, n in rows:
+        side = recent if is_recent else before
+        for unit in _units(category, dept):
+            side[unit] += int(n)
 
     units = sorted(set(recent) | set(before), key=lambda u: (u[0], u[1] or "", u[2] or ""))
     scale = window / covered
@@ -248,20 +266,21 @@ def emerging(
             .limit(CLUSTER_LIMIT)
         ).all()
         docs = [words(text) for _, _, text in rows]
+        everything = doc_counts(docs) + doc_counts(background)
         topics = []
-        for members in clusters(docs, min_size, background):
-            inside = set(members)
+        # The ten largest only (the answer shows no more); clusters() lists them largest first.
+        for members in clusters(docs, min_size, background)[:10]:
+            inside = doc_counts([docs[i] for i in members])
             # Against the rest of the group and everyday traffic (the group may be all one topic).
-            rest = [d for i, d in enumerate(docs) if i not in inside] + background
             topics.append(
                 {
                     "size": len(members),
-                    "terms": distinguishing_terms([docs[i] for i in members], rest),
+                    "terms": terms_of_counts(inside, everything),
                     "categories": dict(Counter(rows[i][1] for i in members).most_common()),
                     "examples": [rows[i][0] for i in members[:5]],
                 }
             )
-        out[name] = topics[:10]
+        out[name] = topics
     return out
 
 

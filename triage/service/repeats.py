@@ -18,7 +18,7 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Select, TextClause, and_, bindparam, func, or_, select, text
+from sqlalchemy import Select, TextClause, bindparam, func, select, text, union_all
 from sqlalchemy.orm import Session, object_session
 
 from triage.storage.schema import Ticket, TicketBand
@@ -32,6 +32,7 @@ __all__ = [
     "RepeatPolicy",
     "band_hashes",
     "candidate_query",
+    "cluster_sizes",
     "cluster_view",
     "intake_fields",
     "jaccard",
@@ -48,6 +49,7 @@ SHINGLE = 3
 # adds to intake.
 BANDS, ROWS = 10, 3
 MAX_CANDIDATES = 20  # newest first; bounds the work when many tickets share a boilerplate text
+BAND_LIMIT = 50  # newest tickets read per band: bounds the index work likewise
 _HASH63 = (1 << 63) - 1  # fits a signed BIGINT on every backend
 
 
@@ -107,14 +109,24 @@ def candidate_query() -> Select[Any]:
     masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
     once: building this expression costs more than running it.
 
-    The band match is a subquery so that both SQLite and PostgreSQL drive the search from
-    the (band, hash) index; as a join, SQLite's planner prefers scanning the category."""
-    # OR of pairs, not a row-value IN: SQLite scans the whole table for the latter.
-    pairs = or_(*(and_(TicketBand.band == i, TicketBand.hash == bindparam(f"h{i}")) for i in range(BANDS)))
+    Each band contributes only its BAND_LIMIT newest tickets, read backwards from the
+    (band, hash, ticket_id) index: when thousands of tickets share a text (a flood of one
+    complaint, or a boilerplate message), a lookup still reads a few hundred index
+    entries, not every ticket that ever shared a band. The band match is a subquery so
+    that both SQLite and PostgreSQL drive the search from that index."""
+    newest = [
+        select(TicketBand.ticket_id)
+        .where(TicketBand.band == i, TicketBand.hash == bindparam(f"h{i}"))
+        .order_by(TicketBand.ticket_id.desc())
+        .limit(BAND_LIMIT)
+        .subquery()
+        for i in range(BANDS)
+    ]
+    shared = union_all(*(select(band.c.ticket_id) for band in newest))
     return (
         select(Ticket.id, Ticket.text_masked)
         .where(
-            Ticket.id.in_(select(TicketBand.ticket_id).where(pairs)),
+            Ticket.id.in_(shared),
             Ticket.created_at >= bindparam("since", type_=Ticket.created_at.type),
             Ticket.category == bindparam("category"),
             Ticket.status != "closed",
@@ -176,7 +188,7 @@ def _email(value: str | None) -> str:
     return (value or "").strip().lower()
 
 
-def same_person(a: Ticket, b: Ticket) -> bool:
+def same_person(a: Any, b: Any) -> bool:
     """Same contact phone (digits only, without the +86 prefix) or same e-mail (case-blind)."""
     if _phone(a.contact_phone) and _phone(a.contact_phone) == _phone(b.contact_phone):
         return True
@@ -188,21 +200,43 @@ def intake_fields(session: Session, ticket: Ticket) -> dict[str, Any]:
     the earlier one themselves, its code and status (never someone else's code)."""
     if ticket.cluster_id is None:
         return {"linked": False}
-    earlier = session.scalars(
-        select(Ticket)
+    if not (_phone(ticket.contact_phone) or _email(ticket.contact_email)):
+        return {"linked": True}  # no contact: no earlier ticket can be theirs
+    # Columns, not ORM objects, read in batches: a cluster may hold thousands of tickets.
+    earlier = session.execute(
+        select(Ticket.code, Ticket.status, Ticket.contact_phone, Ticket.contact_email)
         .where(Ticket.cluster_id == ticket.cluster_id, Ticket.id != ticket.id, Ticket.status != "closed")
         .order_by(Ticket.id.desc())
+        .execution_options(yield_per=500)
     )
-    own = next((t for t in earlier if same_person(ticket, t)), None)
+    own = next((row for row in earlier if same_person(ticket, row)), None)
+    earlier.close()
     if own is None:
         return {"linked": True}
     return {"linked": True, "repeat_of": {"code": own.code, "status": own.status}}
 
 
-def cluster_view(ticket: Ticket) -> dict[str, int] | None:
-    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size."""
+def cluster_sizes(session: Session, tickets: list[Ticket]) -> dict[int, int]:
+    """Tickets per repeat cluster, for the clusters of a page of tickets: one query for
+    the page instead of one per row."""
+    ids = {t.cluster_id for t in tickets if t.cluster_id is not None}
+    if not ids:
+        return {}
+    query = (
+        select(Ticket.cluster_id, func.count()).where(Ticket.cluster_id.in_(ids)).group_by(Ticket.cluster_id)
+    )
+    return {int(cid): int(n) for cid, n in session.execute(query)}
+
+
+def cluster_view(ticket: Ticket, sizes: dict[int, int] | None = None) -> dict[str, int] | None:
+    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size
+    (from ``sizes`` when the caller counted a whole page at once)."""
+    if ticket.cluster_id is None:
+        return None
+    if sizes is not None and ticket.cluster_id in sizes:
+        return {"id": ticket.cluster_id, "size": sizes[ticket.cluster_id]}
     session = object_session(ticket)
-    if ticket.cluster_id is None or session is None:
+    if session is None:
         return None
     size = session.scalar(select(func.count()).where(Ticket.cluster_id == ticket.cluster_id))
     return {"id": ticket.cluster_id, "size": int(size or 0)}

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -92,6 +93,23 @@ class Ticket(Base):
     )
     returns: Mapped[list[Return]] = relationship(
         back_populates="ticket", order_by="Return.id", cascade="all, delete-orphan"
+    )
+
+    # The review queue reads only the tickets awaiting a person (triage.service.review).
+    __table_args__ = (
+        Index(
+            "ix_tickets_review_queue",
+            "margin",
+            "id",
+            sqlite_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
+            postgresql_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
+        ),
+        # Every column the summary reads (triage.service.stats): it scans this, not the rows.
+        Index(
+            "ix_tickets_summary",
+            *("created_at", "category", "department", "kind", "channel", "status"),
+            *("needs_review", "review_reason", "due_at", "closed_at"),
+        ),
     )
 
 
@@ -190,4 +208,4 @@ class TicketBand(Base):
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     hash: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_ticket_bands_band_hash", "band", "hash"),)
+    __table_args__ = (Index("ix_ticket_bands_band_hash_ticket", "band", "hash", "ticket_id"),)

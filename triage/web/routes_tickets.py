@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import url_for
@@ -95,21 +96,39 @@ def _visible(ticket: Ticket) -> Ticket:
     return ticket
 
 
+def cursor(text: str | None) -> int | None:
+    """The id a ``next_cursor`` carries (TicketQuery leaves it to the route, see there)."""
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise ApiError(
+            400,
+            "cursor is not a next_cursor this listing gave.",
+            errors=[{"field": "cursor", "message": "not a cursor"}],
+        )
+    return int(text)
+
+
 @bp.get("/tickets", security=[{"bearer": []}], responses={200: TicketList})
 @access(*STAFF)
 def list_tickets(query: TicketQuery) -> dict[str, Any]:
-    """Staff listing with filters, newest first, paged."""
-    from flask import g
+    """Staff listing with filters, newest first, paged: follow ``next_cursor`` (as
+    ``cursor``) for the next page at any depth, or ask for a ``page`` number."""
+    from flask import g, request
 
     filters = query.model_dump()
     filters["department"] = department_filter(g.key, query.department)
     per_page = query.per_page or settings().page_size
-    rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
+    after = cursor(request.args.get("cursor"))
+    found = svc.list_tickets(db_session(), filters, query.page, per_page, after=after)
+    sizes = repeats.cluster_sizes(db_session(), found.rows)
     return {
-        "items": [ticket_views.summary_view(t) for t in rows],
+        "items": [ticket_views.summary_view(t, sizes) for t in found.rows],
         "page": query.page,
         "per_page": per_page,
-        "total": total,
+        "total": found.total,
+        "total_exact": found.exact,
+        "next_cursor": str(found.after) if found.after is not None else None,
     }
 
 

@@ -28,8 +28,9 @@ def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
     }
 
 
-def summary_view(ticket: Ticket) -> dict[str, Any]:
-    """A row of a staff listing: routing and state, text masked."""
+def summary_view(ticket: Ticket, cluster_sizes: dict[int, int] | None = None) -> dict[str, Any]:
+    """A row of a staff listing: routing and state, text masked. ``cluster_sizes``: the
+    page's repeat clusters counted at once (repeats.cluster_sizes)."""
     return {
         "code": ticket.code,
         "created_at": ticket.created_at.isoformat(),
@@ -43,7 +44,7 @@ def summary_view(ticket: Ticket) -> dict[str, Any]:
         "due_at": ticket.due_at.isoformat(),
         "overdue": is_overdue(ticket),
         "excerpt": ticket.text_masked[:120],
-        "cluster": cluster_view(ticket),
+        "cluster": cluster_view(ticket, cluster_sizes),
     }
 
 
