@@ -75,7 +75,7 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         "tips": tips,
         "due_at": ticket.due_at.isoformat(),
         "lookup_url": url_for("tickets.lookup_ticket", code=ticket.code, _external=False),
-        **repeats.intake_fields(db_session(), ticket),
+        **repeats.intake_fields(ticket),
     }, 201
 
 

@@ -140,11 +140,6 @@ class TipOut(BaseModel):
     score: float
 
 
-class RepeatOf(BaseModel):
-    code: str
-    status: Status
-
-
 class TicketCreated(BaseModel):
     code: str
     status: Status
@@ -152,9 +147,9 @@ class TicketCreated(BaseModel):
     tips: list[TipOut]
     due_at: datetime
     lookup_url: str
-    linked: bool = Field(description="Linked to a recent open ticket with nearly the same text.")
-    repeat_of: RepeatOf | None = Field(
-        None, description="That earlier ticket, only when the same person (phone or e-mail) sent it."
+    linked: bool = Field(
+        description="Linked to a recent open ticket with nearly the same text (which one is shown "
+        "to staff only: its query code is never given to the submitter)."
     )
 
 
@@ -226,6 +221,7 @@ class TicketFull(TicketSummary):
     prediction: dict[str, Any]
     model_version: str | None
     closed_at: datetime | None
+    repeat_of: str | None = Field(None, description="Query code of the earlier ticket this one repeats.")
     events: list[dict[str, Any]]
 
 
