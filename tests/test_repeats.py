@@ -2,7 +2,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from seeding import NOW, messages, prediction, session_at, ticket
+from seeding import NOW, messages, prediction, session_at
 
 from triage.service import repeats
 from triage.service import tickets as svc
