@@ -124,7 +124,11 @@ def sqlite_app(tiny_model_dir, tmp_path):
     from triage.web import create_app
 
     db = tmp_path / "triage.db"
-    conf = {"model": str(tiny_model_dir), "instance_dir": str(tmp_path), "secret_key": "test-secret-key-of-32-characters"}
+    conf = {
+        "model": str(tiny_model_dir),
+        "instance_dir": str(tmp_path),
+        "secret_key": "test-secret-key-of-32-characters",
+    }
     apps = []
 
     def make_app(url: str):

@@ -34,7 +34,7 @@ def test_an_empty_or_short_key_file_is_refused_with_one_sentence(tmp_path, conte
     from triage.web import secret_key
 
     (tmp_path / "secret_key").write_text(content)
-    with pytest.raises(BadInput, match="secret key .* (empty|too short)"):
+    with pytest.raises(BadInput, match=r"secret key .* (empty|too short)"):
         secret_key(load_settings({"secret_key": "", "instance_dir": str(tmp_path)}))
 
 
