@@ -16,6 +16,7 @@ from triage.web import ticket_views
 from triage.web.access import access, actor, public
 from triage.web.limits import lookup_limit
 from triage.web.lookups import find_ticket
+from triage.web.metrics import count_ticket, record_prediction
 from triage.web.problems import ApiError
 from triage.web.schemas import (
     CodePath,
@@ -63,6 +64,8 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         repeats=repeats.RepeatPolicy.from_settings(conf),
     )
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
+    record_prediction(prediction)
+    count_ticket(ticket.channel)
     today = workdays.today_local(conf.timezone)
     tips = [
         tip.as_json(department_name(tip.department), score)
