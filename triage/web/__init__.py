@@ -74,7 +74,10 @@ def _require_json_object() -> None:
         return
     if not request.is_json:
         raise problems.ApiError(415, "Send the body as JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # json.loads on thousands of nested brackets
+        raise problems.ApiError(400, "The body is nested too deeply to be read.") from None
     if data is None:
         raise problems.ApiError(400, "The body is not valid JSON.")
     if not isinstance(data, dict):

@@ -76,8 +76,8 @@ class TriageFastPath:
         try:
             data = self.json.loads(raw)
             body = TriageIn.model_validate(data) if isinstance(data, dict) else None
-        except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
-            return None
+        except (ValueError, ValidationError, RecursionError):  # JSONDecodeError and UnicodeDecodeError
+            return None  # too; Flask answers each with its 400 problem
         if body is None:
             return None
         self.holder.watch()  # what Flask's before_request would do first

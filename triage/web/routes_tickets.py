@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
@@ -82,6 +84,19 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
     }, 201
 
 
+def local_time(value: datetime, tz: str, field: str) -> datetime:
+    """A query time in UTC; one written without an offset (2026-11-01) is read in the
+    service's time zone. A time UTC cannot hold (year 9999 west of Greenwich) is a 400."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(
+            400, f"{field} is out of range.", errors=[{"field": field, "message": "out of range"}]
+        ) from None
+
+
 @bp.get("/tickets/<code>", responses={200: PublicTicket, 429: Problem})
 @public
 @lookup_limit
@@ -106,6 +121,8 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
 
     filters = query.model_dump()
     filters["department"] = department_filter(g.key, query.department)
+    if query.since is not None:
+        filters["since"] = local_time(query.since, settings().timezone, "since")
     per_page = query.per_page or settings().page_size
     rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
     return {
