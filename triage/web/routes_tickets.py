@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import repeats, status, workdays
+from triage.service import idempotency, repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
+from triage.settings import Settings
 from triage.storage.schema import Ticket
 from triage.web import ticket_views
 from triage.web.access import access, actor, public
@@ -23,6 +24,7 @@ from triage.web.problems import ApiError
 from triage.web.schemas import (
     CodePath,
     EventIn,
+    IntakeHeaders,
     Problem,
     PublicTicket,
     TicketCreated,
@@ -45,16 +47,32 @@ bp = APIBlueprint(
 STAFF = ("reviewer", "department")
 
 
-@bp.post("/tickets", responses={201: TicketCreated}, security=[{"bearer": []}])
+@bp.post("/tickets", responses={201: TicketCreated, 422: Problem}, security=[{"bearer": []}])
 @access("intake", open_setting="open_intake")
-def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
-    """Submit a message: it is routed, stored, and given a query code to follow it by."""
+def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Submit a message: it is routed, stored, and given a query code to follow it by. With an
+    Idempotency-Key, sending the same request again within 24 hours returns the first ticket."""
+    from flask import g
+
     conf = settings()
+    session = db_session()
+    claim = None
+    if header.idempotency_key is not None:
+        caller = f"key:{g.key.id}" if g.get("key") is not None else "open"
+        print_ = idempotency.fingerprint(body.model_dump())
+        try:
+            first = idempotency.earlier(session, caller, header.idempotency_key, print_)
+        except idempotency.KeyReused as exc:
+            raise ApiError(422, str(exc)) from exc
+        if first is not None:
+            log.info("ticket %s sent again with its idempotency key", first.code)
+            return _intake_answer(first, first.prediction, conf), 201, {"Idempotent-Replayed": "true"}
+        claim = idempotency.claim(caller, header.idempotency_key, print_)
     prediction = models().get().route({"text": body.text, "title": body.title})
     category = prediction["category"]["label"]
     contact = body.contact.model_dump() if body.contact else {}
     ticket = svc.create_ticket(
-        db_session(),
+        session,
         text=body.text,
         title=body.title,
         channel=body.channel,
@@ -64,15 +82,28 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         tz=conf.timezone,
         qc_share=conf.review_random_share,
         repeats=repeats.RepeatPolicy.from_settings(conf),
+        idempotency=claim,
     )
+    # Committed: from here on nothing may answer "not stored", or the client sends it again.
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
     record_prediction(prediction)
     count_ticket(ticket.channel)
-    today = workdays.today_local(conf.timezone)
-    tips = [
-        tip.as_json(department_name(tip.department), score)
-        for tip, score in tipbook().best(category, body.text, today)
-    ]
+    return _intake_answer(ticket, prediction, conf), 201, {}
+
+
+def _intake_answer(ticket: Ticket, prediction: dict[str, Any], conf: Settings) -> dict[str, Any]:
+    """The 201 body, from what is in memory; the tips are extras, and if they fail the
+    answer goes without them rather than as an error about a ticket that is stored."""
+    category = prediction["category"]["label"]
+    try:
+        today = workdays.today_local(conf.timezone)
+        tips = [
+            tip.as_json(department_name(tip.department), score)
+            for tip, score in tipbook().best(category, ticket.text, today)
+        ]
+    except Exception:  # logged; the ticket is stored and its code must reach the submitter
+        log.exception("ticket %s stored; its tips could not be made", ticket.code)
+        tips = []
     return {
         "code": ticket.code,
         "status": ticket.status,
@@ -81,7 +112,7 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         "due_at": ticket.due_at.isoformat(),
         "lookup_url": url_for("tickets.lookup_ticket", code=ticket.code, _external=False),
         **repeats.intake_fields(ticket),
-    }, 201
+    }
 
 
 def local_time(value: datetime, tz: str, field: str) -> datetime:
