@@ -129,7 +129,7 @@ def test_a_session_idle_for_longer_than_the_limit_ends(app, client, make_key):
 
     sign_in(client, make_key("reviewer"))
     assert client.get("/review").status_code == 200
-    hours = app.config["TRIAGE"]["session_hours"]
+    hours = app.config["TRIAGE"].session_hours
     session = app.extensions["triage.db"].session()
     try:
         [row] = session.query(PageSession).all()

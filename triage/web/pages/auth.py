@@ -68,7 +68,7 @@ def _page_session() -> PageSession | None:
     """This request's live server-side session, looked up once per request."""
     if "page_session" not in g:
         token = session.get("sid")
-        hours = float(settings()["session_hours"])
+        hours = float(settings().session_hours)
         g.page_session = page_sessions.find(db_session(), token, hours) if token else None
     return g.page_session
 
