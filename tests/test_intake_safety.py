@@ -84,3 +84,25 @@ def test_the_header_is_documented(client):
     spec = client.get("/openapi.json").get_json()
     params = spec["paths"]["/v1/tickets"]["post"]["parameters"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in params)
+
+
+def test_concurrent_retries_with_one_key_make_one_ticket(app, make_key):
+    import threading
+
+    headers = {**make_key("intake"), "Idempotency-Key": "concurrent-retry-0001"}
+    barrier, answers = threading.Barrier(6), []
+
+    def send() -> None:
+        client = app.test_client()
+        barrier.wait()
+        r = client.post("/v1/tickets", json=BODY, headers=headers)
+        answers.append((r.status_code, (r.get_json() or {}).get("code")))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {status for status, _ in answers} == {201}, answers
+    assert len({code for _, code in answers}) == 1
+    assert count_tickets(app) == 1
