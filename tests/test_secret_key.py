@@ -13,7 +13,7 @@ from triage.settings import load_settings
 
 
 def test_the_key_file_is_made_private_and_whole_once(tmp_path):
-    from triage.web import secret_key
+    from triage.service.secret_key import secret_key
 
     conf = load_settings({"secret_key": "", "instance_dir": str(tmp_path / "instance")})
     keys: list[str] = []
@@ -31,7 +31,7 @@ def test_the_key_file_is_made_private_and_whole_once(tmp_path):
 
 @pytest.mark.parametrize("content", ["", "\n", "short"])
 def test_an_empty_or_short_key_file_is_refused_with_one_sentence(tmp_path, content):
-    from triage.web import secret_key
+    from triage.service.secret_key import secret_key
 
     (tmp_path / "secret_key").write_text(content)
     with pytest.raises(BadInput, match=r"secret key .* (empty|too short)"):
@@ -39,7 +39,7 @@ def test_an_empty_or_short_key_file_is_refused_with_one_sentence(tmp_path, conte
 
 
 def test_a_short_setting_is_refused(tmp_path):
-    from triage.web import secret_key
+    from triage.service.secret_key import secret_key
 
     with pytest.raises(BadInput, match="TRIAGE_SECRET_KEY is too short"):
         secret_key(load_settings({"secret_key": "abc", "instance_dir": str(tmp_path)}))

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"Trained {folder}.")
         if not conf.model:
             say(f"Active model: {ensure_active(session, Path(conf.models_dir), 'serve')}")
-    from triage.web import secret_key
+    from triage.service.secret_key import secret_key
 
     secret_key(conf)  # made (or refused) once here, before the workers start
     kind = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,57 +11,18 @@ from flask import request
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from triage.errors import BadInput
-from triage.settings import Settings, load_settings
+from triage.service.secret_key import secret_key
+from triage.settings import load_settings
 from triage.storage import Database
 from triage.storage.db import database_url, upgrade
 from triage.web import access, limits, metrics, problems
 from triage.web.engine import ModelHolder
 from triage.web.state import close_session
 
-__all__ = ["create_app", "secret_key"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-MIN_SECRET_KEY = 32  # characters: secrets.token_hex(16), 128 bits
-
-
-def secret_key(conf: Settings) -> str:
-    """TRIAGE_SECRET_KEY, else the instance folder's key file, made once if missing."""
-    if conf.secret_key:
-        key, source = conf.secret_key.strip(), "TRIAGE_SECRET_KEY"
-    else:
-        path = Path(conf.instance_dir) / "secret_key"
-        if not path.exists():
-            _write_new_key(path)
-        key, source = path.read_text(encoding="utf-8").strip(), str(path)
-    if len(key) < MIN_SECRET_KEY:
-        raise BadInput(
-            f"The secret key in {source} is {'empty' if not key else 'too short'}: it needs at least "
-            f"{MIN_SECRET_KEY} characters (delete the file to have a new one made, or set TRIAGE_SECRET_KEY)."
-        )
-    return key
-
-
-def _write_new_key(path: Path) -> None:
-    """A random key, readable by this user only from the first byte, published atomically:
-    written in full to a private temporary file, then linked into place, which fails if
-    another worker got there first (then its key is the one every worker reads)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(secrets.token_hex(32))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _require_json_object() -> None:

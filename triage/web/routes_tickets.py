@@ -57,17 +57,18 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
     conf = settings()
     session = db_session()
     claim = None
-    if header.idempotency_key is not None:
+    key = (header.idempotency_key or "").strip()
+    if key:
         caller = f"key:{g.key.id}" if g.get("key") is not None else "open"
         print_ = idempotency.fingerprint(body.model_dump())
         try:
-            first = idempotency.earlier(session, caller, header.idempotency_key, print_)
+            first = idempotency.earlier(session, caller, key, print_)
         except idempotency.KeyReused as exc:
             raise ApiError(422, str(exc)) from exc
         if first is not None:
             log.info("ticket %s sent again with its idempotency key", first.code)
             return _intake_answer(first, first.prediction, conf), 201, {"Idempotent-Replayed": "true"}
-        claim = idempotency.claim(caller, header.idempotency_key, print_)
+        claim = idempotency.claim(caller, key, print_)
     prediction = models().get().route({"text": body.text, "title": body.title})
     category = prediction["category"]["label"]
     contact = body.contact.model_dump() if body.contact else {}

@@ -73,12 +73,11 @@ class IntakeHeaders(BaseModel):
     idempotency_key: str | None = Field(
         None,
         alias="Idempotency-Key",
-        min_length=8,
         max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
         description="A random value (a UUID) chosen by the client for this submission. Sent "
         "again with the same body within 24 hours, the answer is the first ticket (same code, "
-        "201, header Idempotent-Replayed: true), not a new one; with another body, 422.",
+        "201, header Idempotent-Replayed: true), not a new one; with another body, 422. Kept "
+        "per API key; surrounding white space is ignored, and an empty value is no key.",
     )
 
 
