@@ -45,7 +45,7 @@ def test_the_same_idempotency_key_returns_the_first_ticket(app, client, make_key
     assert count_tickets(app) == 1
 
     other = client.post("/v1/tickets", json={**BODY, "text": "另一件事：社保卡补办"}, headers=headers)
-    assert other.status_code == 422 and other.mimetype == "application/problem+json"
+    assert other.status_code == 409 and other.mimetype == "application/problem+json"
     # Another caller's key of the same name is its own: no one else's ticket comes back.
     stranger = {**make_key("intake"), "Idempotency-Key": headers["Idempotency-Key"]}
     theirs = client.post("/v1/tickets", json=BODY, headers=stranger)

@@ -44,7 +44,6 @@ _TITLES = {
     409: "Conflict",
     413: "Request too large",
     415: "Unsupported media type",
-    422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",

@@ -47,7 +47,7 @@ bp = APIBlueprint(
 STAFF = ("reviewer", "department")
 
 
-@bp.post("/tickets", responses={201: TicketCreated, 422: Problem}, security=[{"bearer": []}])
+@bp.post("/tickets", responses={201: TicketCreated, 409: Problem}, security=[{"bearer": []}])
 @access("intake", open_setting="open_intake")
 def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Submit a message: it is routed, stored, and given a query code to follow it by. With an
@@ -64,7 +64,7 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
         try:
             first = idempotency.earlier(session, caller, key, print_)
         except idempotency.KeyReused as exc:
-            raise ApiError(422, str(exc)) from exc
+            raise ApiError(409, str(exc)) from exc
         if first is not None:
             log.info("ticket %s sent again with its idempotency key", first.code)
             return _intake_answer(first, first.prediction, conf), 201, {"Idempotent-Replayed": "true"}

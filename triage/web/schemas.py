@@ -76,7 +76,7 @@ class IntakeHeaders(BaseModel):
         max_length=200,
         description="A random value (a UUID) chosen by the client for this submission. Sent "
         "again with the same body within 24 hours, the answer is the first ticket (same code, "
-        "201, header Idempotent-Replayed: true), not a new one; with another body, 422. Kept "
+        "201, header Idempotent-Replayed: true), not a new one; with another body, 409. Kept "
         "per API key; surrounding white space is ignored, and an empty value is no key.",
     )
 
