@@ -17,7 +17,10 @@ from triage.storage.schema import ApiKey, PageSession
 
 __all__ = ["end", "find", "start"]
 
-TOUCH_EVERY = timedelta(minutes=1)  # how often a request writes seen_at: not on every page
+# A request writes seen_at only when it is older than this share of the session's hours: a
+# page and its chart images arrive together, and on SQLite their concurrent writes wait on
+# each other. A session may so end up to an eighth of its hours early, never late.
+TOUCH_SHARE = 1 / 8
 
 
 def start(session: Session, key: ApiKey, now: datetime | None = None) -> str:
@@ -42,7 +45,7 @@ def find(session: Session, token: str, hours: float, now: datetime | None = None
         session.delete(row)
         session.commit()
         return None
-    if now - row.seen_at > TOUCH_EVERY:
+    if now - row.seen_at > timedelta(hours=hours) * TOUCH_SHARE:
         row.seen_at = now
         session.commit()
     return row
