@@ -47,7 +47,7 @@ def test_a_reviewer_signs_in_and_the_cookie_holds_no_secret(app, client, make_ke
     assert secret_of(reviewer) not in cookie
     value = client.get_cookie("session").value
     data = app.session_interface.get_signing_serializer(app).loads(value)
-    assert set(data) <= {"key_id", "key_prefix", "key_role", "csrf", "_flashes", "_permanent"}
+    assert set(data) <= {"sid", "csrf", "_flashes", "_permanent"}
     assert "Expires=" in cookie  # a session that ends (TRIAGE_SESSION_HOURS), not a forever cookie
     page = client.get("/review").get_data(as_text=True)
     assert '<html lang="zh-CN">' in page and "复核队列" in page
@@ -96,6 +96,48 @@ def test_signing_out_ends_the_session(client, make_key):
     sign_in(client, make_key("reviewer"))
     r = client.post("/sign-out", data={"csrf_token": csrf(client, "/review")})
     assert r.status_code == 302
+    assert client.get("/review").status_code == 302
+
+
+def test_a_cookie_copied_before_sign_out_opens_nothing_and_posts_nothing(app, client, make_key, intake):
+    code = submit(client, intake)
+    sign_in(client, make_key("reviewer"))
+    token = csrf(client, "/review")
+    copied = client.get_cookie("session").value
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 302
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    r = thief.get("/review")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in")
+    thief.set_cookie("session", copied)  # the refused request cleared it: replay it again
+    r = thief.post(f"/review/tickets/{code}/confirm", data={"csrf_token": token})
+    assert r.status_code == 400
+    thief.set_cookie("session", copied)
+    assert thief.get("/review").status_code == 302  # replaying does not bring it back
+    with app.app_context():
+        from triage.storage.schema import PageSession
+
+        session = app.extensions["triage.db"].session()
+        assert session.query(PageSession).count() == 0
+        session.close()
+
+
+def test_a_session_idle_for_longer_than_the_limit_ends(app, client, make_key):
+    from datetime import UTC, datetime, timedelta
+
+    from triage.storage.schema import PageSession
+
+    sign_in(client, make_key("reviewer"))
+    assert client.get("/review").status_code == 200
+    hours = app.config["TRIAGE"].session_hours
+    session = app.extensions["triage.db"].session()
+    try:
+        [row] = session.query(PageSession).all()
+        row.seen_at = datetime.now(UTC) - timedelta(hours=hours, minutes=1)
+        session.commit()
+    finally:
+        session.close()
     assert client.get("/review").status_code == 302
 
 

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
             train_in_child()
         if not conf.model:
             say(f"Active model: {ensure_active(session, Path(conf.models_dir), 'serve')}")
+    from triage.service.secret_key import secret_key
+
+    secret_key(conf)  # made (or refused) once here, before the workers start
     kind = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"
     say(f"Serving on http://{args.host}:{args.port} ({args.workers} {kind} workers); docs at /docs/")
     return run_gunicorn(conf, args.host, args.port, args.workers, args.threads, args.preload)

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from triage.engine.data import read_lines
-from triage.engine.text import PLACEHOLDERS, tokenize
+from triage.engine.text import PLACEHOLDERS, mask, tokenize
 from triage.service.grouping import average_linkage, bh_qvalues, binom_sf, cosine_similarity
 from triage.storage.schema import Ticket
 
@@ -65,7 +65,9 @@ class Words:
 def _words(words: Words, text: str) -> tuple[str, ...]:
     # Keyed by the text itself (masked texts never change): the dashboard asks for the same
     # few thousand messages on every view, and segmenting them is most of its cost.
-    tokens = tokenize(text, words.userdict, words.stopwords)
+    # Masked again: copies stored before a masking rule existed (names, addresses) still
+    # hold what it now takes out, and a repeated name must never come out as a term.
+    tokens = tokenize(mask(text), words.userdict, words.stopwords)
     return tuple(t for t in tokens if len(t) >= 2 and t not in PLACEHOLDERS)
 
 

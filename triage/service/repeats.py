@@ -8,7 +8,6 @@ candidates are confirmed by the exact Jaccard similarity of their shingles.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ __all__ = [
     "intake_fields",
     "jaccard",
     "link",
-    "same_person",
+    "repeat_of",
     "shingles",
 ]
 
@@ -173,47 +172,19 @@ def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) 
     return best
 
 
-_NOT_DIGITS = re.compile(r"\D")
+def intake_fields(ticket: Ticket) -> dict[str, Any]:
+    """What the submitter may learn: only whether the message was linked. Never the earlier
+    ticket's query code: a code opens the public lookup, and nothing typed at intake (a phone
+    number, an e-mail) proves who is typing it. Staff views show the link."""
+    return {"linked": ticket.cluster_id is not None}
 
 
-def _phone(value: str | None) -> str:
-    digits = _NOT_DIGITS.sub("", value or "")
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix) :]
-    return digits
-
-
-def _email(value: str | None) -> str:
-    return (value or "").strip().lower()
-
-
-def same_person(a: Any, b: Any) -> bool:
-    """Same contact phone (digits only, without the +86 prefix) or same e-mail (case-blind)."""
-    if _phone(a.contact_phone) and _phone(a.contact_phone) == _phone(b.contact_phone):
-        return True
-    return bool(_email(a.contact_email)) and _email(a.contact_email) == _email(b.contact_email)
-
-
-def intake_fields(session: Session, ticket: Ticket) -> dict[str, Any]:
-    """What the submitter may learn: that the message was linked, and only when they sent
-    the earlier one themselves, its code and status (never someone else's code)."""
-    if ticket.cluster_id is None:
-        return {"linked": False}
-    if not (_phone(ticket.contact_phone) or _email(ticket.contact_email)):
-        return {"linked": True}  # no contact: no earlier ticket can be theirs
-    # Columns, not ORM objects, read in batches: a cluster may hold thousands of tickets.
-    earlier = session.execute(
-        select(Ticket.code, Ticket.status, Ticket.contact_phone, Ticket.contact_email)
-        .where(Ticket.cluster_id == ticket.cluster_id, Ticket.id != ticket.id, Ticket.status != "closed")
-        .order_by(Ticket.id.desc())
-        .execution_options(yield_per=500)
-    )
-    own = next((row for row in earlier if same_person(ticket, row)), None)
-    earlier.close()
-    if own is None:
-        return {"linked": True}
-    return {"linked": True, "repeat_of": {"code": own.code, "status": own.status}}
+def repeat_of(ticket: Ticket) -> str | None:
+    """The query code of the ticket this one repeats, for staff."""
+    session = object_session(ticket)
+    if ticket.duplicate_of is None or session is None:
+        return None
+    return session.scalar(select(Ticket.code).where(Ticket.id == ticket.duplicate_of))
 
 
 def cluster_sizes(session: Session, tickets: list[Ticket]) -> dict[int, int]:

@@ -149,7 +149,7 @@ def promote(
 ) -> bool:
     """Gate ``version`` against the active model and make it active if it passes (or if
     forced). A folder that does not load is refused whatever ``force`` says."""
-    folder = Path(settings.models_dir) / version
+    folder = registry.version_dir(Path(settings.models_dir), version)
     if not folder.is_dir():
         raise BadInput(f"No model version {version} in {settings.models_dir}.")
     try:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from triage.engine.text import prepare
 from triage.service import status
 from triage.service.codes import new_code
+from triage.service.idempotency import earlier
 from triage.service.repeats import RepeatPolicy, link
 from triage.service.workdays import add_working_days
-from triage.storage.schema import Ticket, TicketEvent
+from triage.storage.schema import IdempotencyKey, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from triage.settings import Settings
@@ -72,11 +73,14 @@ def create_ticket(
     tz: str,
     qc_share: float = 0.0,
     repeats: RepeatPolicy | None = None,
+    idempotency: IdempotencyKey | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Store a ticket and its first event, committed before returning (a code collision
     retries with a new code). With ``repeats``, a near-duplicate of a recent open ticket is
-    linked to it in the same transaction."""
+    linked to it in the same transaction. With ``idempotency`` (idempotency.claim), the key
+    is stored with the ticket; if a concurrent request with the same key won, its ticket is
+    returned instead."""
     now = now or datetime.now(UTC)
     routing = {h: prediction[h]["label"] for h in HEADS}
     review = review_fields(prediction, qc_share)
@@ -108,10 +112,18 @@ def create_ticket(
         try:
             if repeats is not None:
                 link(session, ticket, repeats, now)
+            if idempotency is not None:
+                session.flush()
+                idempotency.ticket_id = ticket.id
+                session.add(idempotency)
             session.commit()
             return ticket
         except IntegrityError:
-            session.rollback()  # the code was taken: try another
+            session.rollback()  # the code was taken (try another), or the idempotency key
+            if idempotency is not None:
+                first = earlier(session, idempotency.caller, idempotency.key, idempotency.fingerprint, now)
+                if first is not None:
+                    return first
     raise RuntimeError("could not find a free query code")
 
 

@@ -209,3 +209,33 @@ class TicketBand(Base):
     hash: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_ticket_bands_band_hash_ticket", "band", "hash", "ticket_id"),)
+
+
+class PageSession(Base):
+    """A signed-in staff page session. The cookie holds a random token; this row, found by
+    the token's SHA-256, is what makes it valid, so signing out (deleting it) ends the session
+    for every copy of the cookie. The CSRF token of its forms lives here too."""
+
+    __tablename__ = "page_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie token
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` sent with POST /v1/tickets: the same caller sending the same
+    key again within a day gets the ticket the first request made, not a second one."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller: Mapped[str] = mapped_column(String(32))  # "key:<api key id>" or "open"
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request body
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ux_idempotency_keys_caller_key", "caller", "key", unique=True),)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from triage.engine.persist import load_model
 from triage.engine.scoring import ServingModel
 from triage.errors import ModelRefused
-from triage.service.registry import active_version, first_loadable, serving_order
+from triage.service.registry import active_version, first_loadable, serving_order, version_dir
 
 if TYPE_CHECKING:
     from triage.settings import Settings
@@ -77,7 +77,7 @@ class ModelHolder:
         if not wanted or wanted == self.version or wanted in self.refused:
             return False
         try:
-            self.swap_to(Path(self.settings.models_dir) / wanted)
+            self.swap_to(version_dir(Path(self.settings.models_dir), wanted))
             return True
         except ModelRefused as exc:
             self.refused.add(wanted)

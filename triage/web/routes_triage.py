@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from triage.web.access import access
+from triage.web.metrics import record_prediction
 from triage.web.problems import ApiError
 from triage.web.schemas import BatchIn, BatchOut, PredictionOut, Problem, TriageIn
 from triage.web.state import models, settings
@@ -28,7 +29,9 @@ bp = APIBlueprint(
 @access("intake", open_setting="open_intake")
 def triage_one(body: TriageIn) -> dict[str, Any]:
     """Route one message: category, department and kind with confidence and reasons."""
-    return prediction(models().get(), body)
+    result = prediction(models().get(), body)
+    record_prediction(result)
+    return result
 
 
 def prediction(model: ServingModel, body: TriageIn) -> dict[str, Any]:
@@ -48,4 +51,6 @@ def triage_batch(body: BatchIn) -> dict[str, Any]:
             errors=[{"field": "items", "message": f"at most {limit} items"}],
         )
     results = models().get().route_many([{"text": i.text, "title": i.title} for i in body.items])
+    for result in results:
+        record_prediction(result)
     return {"items": [{"id": i.id, **r} for i, r in zip(body.items, results, strict=True)]}

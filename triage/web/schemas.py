@@ -69,6 +69,18 @@ class TicketIn(TriageIn):
     contact: Contact | None = None
 
 
+class IntakeHeaders(BaseModel):
+    idempotency_key: str | None = Field(
+        None,
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A random value (a UUID) chosen by the client for this submission. Sent "
+        "again with the same body within 24 hours, the answer is the first ticket (same code, "
+        "201, header Idempotent-Replayed: true), not a new one; with another body, 409. Kept "
+        "per API key; surrounding white space is ignored, and an empty value is no key.",
+    )
+
+
 class CodePath(Strict):
     code: str = Field(
         description="The query code, e.g. 7KQ2M-XR4TB-9HC0P (case and dashes free). A code "
@@ -149,11 +161,6 @@ class TipOut(BaseModel):
     score: float
 
 
-class RepeatOf(BaseModel):
-    code: str
-    status: Status
-
-
 class TicketCreated(BaseModel):
     code: str
     status: Status
@@ -161,9 +168,9 @@ class TicketCreated(BaseModel):
     tips: list[TipOut]
     due_at: datetime
     lookup_url: str
-    linked: bool = Field(description="Linked to a recent open ticket with nearly the same text.")
-    repeat_of: RepeatOf | None = Field(
-        None, description="That earlier ticket, only when the same person (phone or e-mail) sent it."
+    linked: bool = Field(
+        description="Linked to a recent open ticket with nearly the same text (which one is shown "
+        "to staff only: its query code is never given to the submitter)."
     )
 
 
@@ -237,6 +244,7 @@ class TicketFull(TicketSummary):
     prediction: dict[str, Any]
     model_version: str | None
     closed_at: datetime | None
+    repeat_of: str | None = Field(None, description="Query code of the earlier ticket this one repeats.")
     events: list[dict[str, Any]]
 
 

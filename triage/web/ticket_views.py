@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from triage.service import status
-from triage.service.repeats import cluster_view
+from triage.service.repeats import cluster_view, repeat_of
 from triage.service.tickets import is_overdue
 from triage.storage.schema import Ticket
 
@@ -63,6 +63,7 @@ def full_view(ticket: Ticket) -> dict[str, Any]:
         "prediction": ticket.prediction,
         "model_version": ticket.model_version,
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "repeat_of": repeat_of(ticket),
         "review_reason": ticket.review_reason,
         "reviewed_at": ticket.reviewed_at.isoformat() if ticket.reviewed_at else None,
         "corrections": [
