@@ -76,10 +76,10 @@ def test_metrics_count_predictions_and_tickets_where_they_are_made(app, client, 
         return sum(float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(predictions))
 
     before, made = total_predictions(), _metric(client, tickets)
-    fast = app.wsgi_app.served
+    fast = app.wsgi_app.inner.served  # the fast path, inside the request-id layer
     for _ in range(2):  # Flask answers the first (and remembers the key), the fast path the second
         assert client.post("/v1/triage", json={"text": "排队太久"}, headers=intake).status_code == 200
-    assert app.wsgi_app.served == fast + 1
+    assert app.wsgi_app.inner.served == fast + 1
     assert client.post("/v1/triage", json={"text": "排队太久"}).status_code == 401  # no prediction
     batch = {"items": [{"id": "1", "text": "排队太久"}, {"id": "2", "text": "营业执照"}]}
     assert client.post("/v1/triage/batch", json=batch, headers=intake).status_code == 200

@@ -50,11 +50,12 @@ def test_deep_json_on_the_fast_path_is_a_400_problem(app, client, make_key):
 
     headers = {**make_key("intake"), "Content-Type": "application/json"}
     assert client.post("/v1/triage", json={"text": "排队"}, headers=headers).status_code == 200
-    assert isinstance(app.wsgi_app, TriageFastPath)
-    served = app.wsgi_app.served
+    fast = app.wsgi_app.inner  # inside the request-id layer
+    assert isinstance(fast, TriageFastPath)
+    served = fast.served
     problem(client.post("/v1/triage", data="[" * 200_000, headers=headers), 400)
     assert client.post("/v1/triage", json={"text": "排队"}, headers=headers).status_code == 200
-    assert app.wsgi_app.served == served + 1
+    assert fast.served == served + 1
 
 
 def test_a_long_key_name_is_recorded_on_events_and_corrections(client, make_key):
