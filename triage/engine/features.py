@@ -106,3 +106,52 @@ class Featurizer(TransformerMixin, BaseEstimator):
             idf = np.asarray(vec.idf_, dtype=np.float64)
             out.append(Block(kind, ngram, terms, idf, np.ones(len(terms))))
         return out
+
+
+class TermCounts:
+    """Raw term counts of every block over all training rows, counted once.
+
+    Cross-validation needs each fold's own TF-IDF (vocabulary and idf from the fold's
+    training rows only). Selecting columns of these counts gives exactly what refitting
+    ``TfidfVectorizer`` per fold gives (terms in the same sorted order), without walking the
+    token lists again.
+    """
+
+    def __init__(self, analyzed: Sequence[Analyzed], blocks: Sequence[int], min_df: int) -> None:
+        self.min_df = min_df
+        self.counts: list[sp.csr_matrix] = []
+        for block in blocks:
+            vocab: dict[str, int] = {}
+            indptr, indices = [0], []
+            for doc in analyzed:
+                indices.extend(vocab.setdefault(t, len(vocab)) for t in doc[block])
+                indptr.append(len(indices))
+            data = np.ones(len(indices), dtype=np.float64)
+            m = sp.csr_matrix((data, indices, indptr), shape=(len(analyzed), len(vocab)))
+            m.sum_duplicates()
+            order = np.argsort(np.array(list(vocab), dtype=object), kind="stable")
+            self.counts.append(m[:, order].tocsr())  # columns in sorted term order, as sklearn
+
+    def fold(self, train: np.ndarray, test: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``."""
+        parts: tuple[list[sp.csr_matrix], list[sp.csr_matrix]] = ([], [])
+        for counts in self.counts:
+            fit = counts[train]
+            df = np.bincount(fit.indices, minlength=fit.shape[1])
+            keep = np.flatnonzero(df >= self.min_df)
+            idf = np.log((1 + len(train)) / (1 + df[keep])) + 1.0
+            for rows, out in ((fit, parts[0]), (counts[test], parts[1])):
+                out.append(_tfidf(rows[:, keep], idf))
+        return sp.hstack(parts[0], format="csr"), sp.hstack(parts[1], format="csr")
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf times idf, each row l2-normalised (TfidfVectorizer's defaults here)."""
+    m = counts.tocsr(copy=True)
+    m.eliminate_zeros()
+    np.log(m.data, out=m.data)
+    m.data += 1.0
+    m = m @ sp.diags(idf)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)

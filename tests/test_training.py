@@ -1,0 +1,45 @@
+"""Training internals a user notices through the model: fold features, class weights and
+the calibration slice of a large head."""
+
+import numpy as np
+
+from triage.engine.features import Featurizer, TermCounts
+from triage.engine.model import TriageModel, as_document, class_weights
+
+
+def test_fold_features_equal_a_vectorizer_refit_on_the_fold(tiny_data):
+    fz = Featurizer()
+    analyzed = [fz.analyze(as_document(x)) for x in tiny_data.items]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(analyzed))
+    train, test = np.sort(order[: len(order) * 2 // 3]), np.sort(order[len(order) * 2 // 3 :])
+    got_train, got_test = TermCounts(analyzed, [0, 1], min_df=2).fold(train, test)
+    refit = Featurizer().fit_analyzed([analyzed[i] for i in train])
+    want_train = refit.transform_analyzed([analyzed[i] for i in train])
+    want_test = refit.transform_analyzed([analyzed[i] for i in test])
+    for got, want in ((got_train, want_train), (got_test, want_test)):
+        assert got.shape == want.shape
+        assert abs(got - want).max() < 1e-12
+
+
+def test_class_weights_temper_big_classes_and_keep_the_mean():
+    y = np.array([0, 0, 0, 0, 1])
+    w = class_weights(y, np.ones(5), 0.5)
+    assert np.isclose(w.mean(), 1.0)
+    assert np.isclose(w[4] / w[0], 2.0)  # (4 / 1) ** 0.5
+    given = np.array([1.0, 2.0, 1.0, 1.0, 3.0])
+    assert class_weights(y, given, 0.0) is given
+    assert class_weights(y, given, 0.5)[1] > class_weights(y, given, 0.5)[0]  # a correction counts more
+
+
+def test_a_large_head_is_calibrated_on_one_held_out_slice(tiny_data):
+    n = len(tiny_data.items)
+    model = TriageModel(holdout_above=n // 2, holdout_rows=n // 4).fit(tiny_data.items, tiny_data.labels)
+    card = model.card()
+    head = card["heads"]["category"]
+    assert head["folds"] == 1 and head["calibration_rows"] == n // 4
+    assert head["calibration"].startswith("held-out slice")
+    assert len(model.oof_["category"][0]) == n // 4
+    assert card["params"]["holdout_above"] == n // 2 and card["params"]["class_weight_power"] == 0.5
+    small = TriageModel().fit(tiny_data.items, tiny_data.labels).card()["heads"]["category"]
+    assert small["folds"] == 3 and small["calibration_rows"] == n
