@@ -1,4 +1,5 @@
 import csv
+import itertools
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from triage.engine.calibration import softmax
 from triage.engine.model import TriageModel, as_document
 from triage.engine.persist import CARD, load_model
 from triage.engine.scoring import _readable
+from triage.engine.text import tokenize
 
 DATA = PROJECT_ROOT / "data"
 TEXTS = [
@@ -72,8 +74,11 @@ def project_items() -> list[dict[str, str]]:
 def sklearn_reference(model: TriageModel, items: list[dict[str, str]]):
     """Per head: probabilities, candidates and reasons computed from scikit-learn's own
     TfidfVectorizer and LinearSVC, as the model was trained."""
-    F = model.featurizer_.transform([as_document(x) for x in items])
-    names = [str(n).replace(" ", "") for n in model.featurizer_.feature_names()]
+    docs = [as_document(x) for x in items]
+    F = model.featurizer_.transform(docs)
+    raw = [str(n) for n in model.featurizer_.feature_names()]
+    names = [n.replace(" ", "") for n in raw]
+    n_word = len(model.featurizer_.vectorizers_[0][1].vocabulary_)  # the word block comes first
     out = {}
     for head, m in model.heads_.items():
         proba = softmax(m.scores(F), m.temperature)
@@ -88,14 +93,30 @@ def sklearn_reference(model: TriageModel, items: list[dict[str, str]]):
                 str(m.classes[order[0]])
             ]
             row = F[i]
-            contrib = row.data * coef[order[0]][row.indices]
-            reasons: list[str] = []
-            for c, j in sorted(zip(-contrib, row.indices, strict=True)):
+            text = docs[i].lower()
+            words = {names[j] for j in row.indices if j < n_word and " " not in raw[j]}
+
+            def whole(j, text=text, words=words):
                 term = names[j]
-                if -c <= 0 or len(reasons) == model.n_reasons:
+                if len(term) < 2 or not _readable(term):
+                    return False
+                if j >= n_word:
+                    return term in words
+                parts = raw[j].split(" ")
+                return len(parts) == 1 or (min(map(len, parts)) >= 2 and term in text)
+
+            contrib = row.data * coef[order[0]][row.indices]
+            ranked = [j for _, j in sorted(zip(-contrib, row.indices, strict=True)) if whole(j)]
+            weight = dict(zip(row.indices, contrib, strict=True))
+            reasons: list[str] = []
+            for j in ranked:
+                term = names[j]
+                if weight[j] <= 0 or len(reasons) == model.n_reasons:
                     break
-                if len(term) >= 2 and _readable(term) and not any(term in r or r in term for r in reasons):
+                if not any(term in r or r in term for r in reasons):
                     reasons.append(term)
+            if not reasons and ranked:
+                reasons = [names[ranked[0]]]
             rows.append({"label": str(m.classes[order[0]]), "candidates": cands, "reasons": reasons})
         out[head] = (proba, rows)
     return out
@@ -151,6 +172,25 @@ def test_reasons_are_terms_of_the_text(tiny_model):
     reasons = result["category"]["reasons"]
     assert reasons
     assert all(r in as_document("食品经营许可证现场核查一直没人来") for r in reasons)
+
+
+def test_reasons_are_whole_words_or_phrases_on_every_project_text(tiny_model_dir):
+    """No fragment across a word boundary ("事指", "南里"): each reason is one of the text's
+    jieba words, or two of them side by side as written; every head gives one when the text
+    has a known word."""
+    served = load_model(tiny_model_dir)
+    vocabulary = set(served.features.blocks[0].terms)
+    for item in project_items():
+        doc = as_document(item)
+        words = tokenize(doc, served.features.userdict, served.features.stopwords)
+        pairs = {a + b for a, b in itertools.pairwise(words) if min(len(a), len(b)) >= 2}
+        known = any(len(w) >= 2 and _readable(w) and w in vocabulary for w in words)
+        for head, out in served.route(item).items():
+            if not isinstance(out, dict):
+                continue
+            for r in out["reasons"]:
+                assert r in words or (r in pairs and r in doc.lower()), (doc, head, r)
+            assert out["reasons"] or not known, (doc, head)
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny_model, tiny_model_dir):

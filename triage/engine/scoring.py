@@ -63,6 +63,10 @@ def char_ngrams(doc: str, lo: int, hi: int) -> list[str]:
     return [doc[i : i + n] for n in range(lo, hi + 1) for i in range(size - n + 1)]
 
 
+# What a feature may be as a reason (ServingModel._feature_names).
+_HIDDEN, _WORD, _PHRASE, _CHAR = 0, 1, 2, 3
+
+
 def _readable(term: str) -> bool:
     """A term worth showing a person: no punctuation, digits or placeholder fragments."""
     return not any(unicodedata.category(ch)[0] in "PSZCN" for ch in term)
@@ -255,7 +259,7 @@ class ServingModel:
         idx, val, scored = self._scored(doc)
         scores = {h: s for h, (s, _) in scored.items()}
         rows = {h: r for h, (_, r) in scored.items()}
-        return self.explain(idx, val, scores, self.verified_.get(doc), rows)
+        return self.explain(idx, val, scores, self.verified_.get(doc), rows, doc)
 
     def route_many(self, items: Sequence[Item]) -> list[dict[str, Any]]:
         return [self.route(item) for item in items]
@@ -267,9 +271,11 @@ class ServingModel:
         scores: Mapping[str, np.ndarray],
         verified: Mapping[str, str] | None = None,
         rows: Mapping[str, np.ndarray] | None = None,
+        doc: str | None = None,
     ) -> dict[str, Any]:
         """The prediction object from one document's features (``idx``, ``val``) and each
-        head's raw ``scores``."""
+        head's raw ``scores`` (``doc``, the prepared text, lets a phrase be checked as
+        written)."""
         result: dict[str, Any] = {}
         flagged = False
         for head, m in self.heads_.items():
@@ -290,7 +296,7 @@ class ServingModel:
                 **entry(top),
                 "alternatives": [entry(i) for i in order[1:4]],
                 "candidates": cands or [entry(top)],
-                "reasons": self.reasons(idx, val, m, top, None if rows is None else rows[head]),
+                "reasons": self.reasons(idx, val, m, top, None if rows is None else rows[head], doc),
                 "needs_review": not confident,
             }
             fallback = self.fallback.get(head)
@@ -307,46 +313,75 @@ class ServingModel:
         return result
 
     def reasons(
-        self, idx: np.ndarray, val: np.ndarray, m: LinearHead, top: int, rows: np.ndarray | None = None
+        self,
+        idx: np.ndarray,
+        val: np.ndarray,
+        m: LinearHead,
+        top: int,
+        rows: np.ndarray | None = None,
+        doc: str | None = None,
     ) -> list[str]:
-        """The terms of the text that pushed most towards label ``top``, readable ones only."""
+        """The words and phrases of the text that pushed most towards label ``top``.
+
+        Only whole words are shown: jieba words, word pairs that stand side by side in the
+        text, and character n-grams that are themselves one of the text's words (never a
+        fragment such as "事指" across two words). When no word pushes towards the label,
+        the least opposed one is given, so a text with words always has a reason.
+        """
         if not len(idx):
             return []
         contrib = val * (m.weights[idx, top] if rows is None else rows[:, top])
-        # Only the strongest few need ordering (ties broken by feature index); all of them
-        # only when too few of those few can be shown.
-        k = min(len(contrib), self.n_reasons * 6)
-        if len(contrib) > k:
-            strongest = np.argpartition(-contrib, k - 1)[:k]
-            chosen, complete = self._choose(idx, contrib, strongest)
-            if complete:
-                return chosen
-        return self._choose(idx, contrib, np.arange(len(contrib)))[0]
+        names, kinds = self._feature_names()
+        kind = kinds[idx]
+        words = {names[j] for j in idx[kind == _WORD].tolist()}
+        text = None if doc is None else doc.lower()
 
-    def _choose(self, idx: np.ndarray, contrib: np.ndarray, among: np.ndarray) -> tuple[list[str], bool]:
-        """Reasons from the features ``among``, strongest first, and whether the list is
-        final (full, or no stronger candidate can exist outside ``among``)."""
-        names, shown = self._feature_names()
-        chosen: list[str] = []
+        def whole(j: int, k: int) -> bool:
+            if k == _CHAR:
+                return names[j] in words
+            return k == _WORD or text is None or names[j] in text  # a phrase: as written
+
+        among = np.flatnonzero(kind != _HIDDEN)
         ranked = among[np.lexsort((idx[among], -contrib[among]))]
-        for j, weight in zip(idx[ranked].tolist(), contrib[ranked].tolist(), strict=True):
-            if weight <= 0 or len(chosen) == self.n_reasons:
-                return chosen, True
-            if not shown[j]:
+        chosen: list[str] = []
+        fallback = None
+        for i in ranked.tolist():
+            j, k = int(idx[i]), int(kind[i])
+            if contrib[i] <= 0 and (chosen or fallback is not None):
+                break
+            if not whole(j, k):
                 continue
-            term = names[j].replace(" ", "")
+            if contrib[i] <= 0:  # nothing pushes towards the label: the least opposed word
+                fallback = names[j]
+                continue
+            term = names[j]
             if any(term in c or c in term for c in chosen):
                 continue
             chosen.append(term)
-        return chosen, len(chosen) == self.n_reasons
+            if len(chosen) == self.n_reasons:
+                break
+        return chosen or ([fallback] if fallback else [])
 
     def _feature_names(self) -> tuple[list[str], np.ndarray]:
-        """Feature names, and which of them may be shown as a reason (computed once)."""
+        """Feature names (spaces removed) and what each may be as a reason (computed once):
+        a word, a phrase of words, a character n-gram, or hidden (too short, punctuation,
+        digits, placeholders, phrases with a one-character word)."""
         if self._names is None:
-            names = self.features.feature_names()
-            terms = (n.replace(" ", "") for n in names)
-            shown = np.fromiter((len(t) >= 2 and _readable(t) for t in terms), dtype=bool, count=len(names))
-            self._names = (names, shown)
+            names: list[str] = []
+            kinds: list[int] = []
+            for block in self.features.blocks:
+                for t in block.terms:
+                    term = t.replace(" ", "")
+                    names.append(term)
+                    if len(term) < 2 or not _readable(term):
+                        kinds.append(_HIDDEN)
+                    elif block.analyzer == "char":
+                        kinds.append(_CHAR)
+                    elif " " not in t:
+                        kinds.append(_WORD)
+                    else:  # a phrase reads as one only when each of its words does ("了要" not)
+                        kinds.append(_PHRASE if min(map(len, t.split(" "))) >= 2 else _HIDDEN)
+            self._names = (names, np.array(kinds, dtype=np.int8))
         return self._names
 
     def remember(self, verified: Mapping[str, Mapping[str, str]]) -> None:
