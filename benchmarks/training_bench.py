@@ -1,4 +1,4 @@
-"""Training cost as the data grows: the default model (three heads, 5-fold calibration) fit
+"""Training cost as the data grows: the default model (three heads, 3-fold calibration) fit
 on data/messages at 1x, 2x and 4x its size; the copies carry small perturbations (a filler
 phrase, a dropped character, punctuation swapped) so they are not exact duplicates. Each size
 runs in its own process: fit seconds, peak RSS, artifact size.
