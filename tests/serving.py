@@ -22,13 +22,15 @@ import pytest
 
 @contextmanager
 def built_app(config: dict[str, Any] | None = None) -> Iterator[Any]:
-    """``create_app(config)``, its database connections closed on exit."""
+    """``create_app(config)``; on exit its model follower stops and its database
+    connections close (before a test drops its PostgreSQL schema)."""
     from triage.web import create_app
 
     app = create_app(config)
     try:
         yield app
     finally:
+        app.extensions["triage.models"].stop()
         app.extensions["triage.db"].dispose()
 
 
