@@ -14,6 +14,7 @@ from seeding import pg_schema
 from benchmarks.fault_kill import drill
 
 
+@pytest.mark.slow  # gunicorn, killed mid-burst
 @pytest.mark.parametrize("fault", ["worker", "server"])
 def test_kill_9_mid_burst_loses_no_acknowledged_ticket(fault, tiny_model_dir, tmp_path):
     result = drill({"TRIAGE_MODEL": str(tiny_model_dir), "TRIAGE_INSTANCE_DIR": str(tmp_path)}, fault, 60, 4)
@@ -21,6 +22,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_ticket(fault, tiny_model_dir, tm
     assert result["acknowledged"] >= 20 and result["stored"] >= result["acknowledged"]
 
 
+@pytest.mark.slow  # gunicorn, killed mid-burst
 def test_kill_9_of_a_worker_on_postgresql(tiny_model_dir, tmp_path):
     with pg_schema() as url:
         env = {"TRIAGE_MODEL": str(tiny_model_dir), "TRIAGE_INSTANCE_DIR": str(tmp_path)}

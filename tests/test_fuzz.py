@@ -12,6 +12,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests
+
 EXAMPLES = 20  # per operation and mode, fixed seed: the whole file takes well under a minute
 
 

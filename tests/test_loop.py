@@ -80,6 +80,7 @@ def train_worse(project: Path) -> Path:
     return worse_dir
 
 
+@pytest.mark.slow  # trains and retrains models
 def test_the_review_loop_end_to_end(project, make_app, capsys):
     assert main(["train"]) == 0
     app = make_app()
@@ -138,6 +139,7 @@ def test_the_review_loop_end_to_end(project, make_app, capsys):
     assert again.get("suggested", again["label"]) == old_label
 
 
+@pytest.mark.slow  # trains and retrains models
 def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, make_app, capsys):
     from triage.service.registry import record
 
@@ -161,6 +163,7 @@ def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, m
     assert app.test_client().post("/v1/triage", json={"text": VAGUE[0]}).status_code == 200
 
 
+@pytest.mark.slow  # trains and retrains models
 def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(project, make_app, capsys):
     from triage.engine.model import TriageModel
     from triage.engine.persist import read_card

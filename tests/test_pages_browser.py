@@ -10,6 +10,8 @@ from page_data import seed
 from paths import PROJECT_ROOT
 from serving import built_app
 
+pytestmark = pytest.mark.slow  # Chromium
+
 PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 

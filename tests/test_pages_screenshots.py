@@ -8,6 +8,8 @@ import pytest
 from browser import VIEWPORT, chromium, new_key, page_config, serving, sign_in
 from page_data import seed
 
+pytestmark = pytest.mark.slow  # Chromium
+
 
 @pytest.fixture()
 def seeded(make_app, tiny_model_dir, tmp_path):

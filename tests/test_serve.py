@@ -7,6 +7,8 @@ import urllib.request
 import pytest
 from serving import triage_serve
 
+pytestmark = pytest.mark.slow  # gunicorn
+
 
 @pytest.fixture()
 def server(tiny_model_dir, tmp_path):
