@@ -99,7 +99,7 @@ def _confusion_png(head: str, m: dict[str, Any], path: Path) -> None:
                     ax.text(
                         j,
                         i,
-                        int(cm[i, j]),
+                        str(int(cm[i, j])),
                         ha="center",
                         va="center",
                         fontsize=7,

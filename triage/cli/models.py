@@ -81,10 +81,10 @@ def run(args: argparse.Namespace) -> int:
             print_rows(rows, args.json, _line)
             return 0
         if args.action == "show":
-            version = args.version or active
-            if not version:
+            shown = args.version or active
+            if not shown:
                 raise BadInput("There is no model yet; run `triage train`.")
-            print(json.dumps(read_card(models_dir / version), ensure_ascii=False, indent=2))
+            print(json.dumps(read_card(models_dir / shown), ensure_ascii=False, indent=2))
             return 0
         if args.action == "promote":
             if promote(conf, session, args.version, actor, say, force=args.force):

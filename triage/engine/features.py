@@ -140,7 +140,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
         return tables
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state: dict[str, Any] = super().__getstate__()
         state.pop("_tables", None)  # derived from the vectorizers; rebuilt on first use
         return state
 

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -47,7 +48,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def save_model(model: TriageModel, directory: Path, extra: dict[str, Any]) -> Path:
+def save_model(model: TriageModel, directory: Path, extra: Mapping[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     # Write under a temporary name and rename, so a crash never leaves a half artifact.
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")

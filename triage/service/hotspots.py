@@ -82,7 +82,7 @@ def distinguishing_terms(
     if not n_i or not total:
         return []
     a0 = PRIOR_STRENGTH
-    out = []
+    out: list[dict[str, Any]] = []
     for word, count in y_i.items():
         if count < min_docs:
             continue
@@ -167,7 +167,7 @@ def spikes(
     q = false_discovery_control(p, method="bh") if p else []
     out["tested"] = len(units)
 
-    found = []
+    found: list[dict[str, Any]] = []
     for unit, p_u, q_u in zip(units, p, q, strict=True):
         k, expected = recent[unit], before[unit] * scale
         if q_u > alpha or k < min_count or k < MIN_RATIO * expected:

@@ -89,7 +89,8 @@ def signature(grams: frozenset[str]) -> np.ndarray:
     Python's hash() differs between processes), the smallest value over the shingles."""
     a, b = _coefficients()
     x = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
-    return ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).min(axis=0)
+    smallest: np.ndarray = ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).min(axis=0)
+    return smallest
 
 
 def band_hashes(grams: frozenset[str]) -> list[int]:
@@ -102,7 +103,7 @@ def band_hashes(grams: frozenset[str]) -> list[int]:
 
 
 @lru_cache(maxsize=1)
-def candidate_query() -> Select[Any]:
+def candidate_query() -> Select[int, str]:
     """Open tickets of a category since a time that share a band, newest first: id and
     masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
     once: building this expression costs more than running it.

@@ -66,7 +66,7 @@ def time_to_close(session: Session, conds: list[ColumnElement[bool]]) -> dict[st
     rows = session.execute(
         select(Ticket.created_at, Ticket.closed_at).where(*conds, Ticket.closed_at.is_not(None))
     ).all()
-    hours = [(closed - created).total_seconds() / 3600 for created, closed in rows]
+    hours = [(closed - created).total_seconds() / 3600 for created, closed in rows if closed is not None]
     if not hours:
         return {"n": 0, "median": None, "p90": None}
     return {

@@ -117,7 +117,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        if exc.response is not None and exc.response.mimetype == "application/problem+json":
+        if isinstance(exc.response, Response) and exc.response.mimetype == "application/problem+json":
             return exc.response  # already shaped (a validation error raised by abort())
         headers = {}
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:

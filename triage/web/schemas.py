@@ -148,7 +148,9 @@ class HeadOut(Labelled):
     suggested: str | None = None
 
 
-def _head(label: str, name: str, confidence: float, other: str, other_name: str, reasons: list[str]) -> dict:
+def _head(
+    label: str, name: str, confidence: float, other: str, other_name: str, reasons: list[str]
+) -> dict[str, Any]:
     best = {"label": label, "name": name, "confidence": confidence}
     runner_up = {"label": other, "name": other_name, "confidence": round(1 - confidence, 4)}
     return {
