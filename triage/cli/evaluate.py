@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from triage.engine.model import TriageModel
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,
