@@ -88,10 +88,20 @@ def summary(results: dict[str, Any]) -> list[str]:
             f"{t['p99_ms']} ms err {t['errors']:.0f} | /healthz {h['rps']:.0f} req/s | ratio "
             f"{run['triage_to_healthz_rps']} | worker CPU {t['worker_cpu_ms']} ms/request"
         )
-    for label in ("memory_no_preload", "memory_preload"):
+    for label in ("memory_after_real_use", "memory_no_preload", "memory_preload"):
         if label in http:
             mem = http[label]
-            lines.append(f"{label}: worker RSS {mem['worker_rss_mb']} MB, PSS {mem['worker_pss_mb']} MB")
+            lines.append(
+                f"{label}: master RSS {mem['master_rss_mb']} MB PSS {mem.get('master_pss_mb')} MB, "
+                f"worker RSS {mem['worker_rss_mb']} MB, PSS {mem['worker_pss_mb']} MB"
+            )
+    if "model" in http:
+        lines.append(f"model load {http['model']['load_s_median']} s (median of 3 fresh processes)")
+    if "worker_imports" in http:
+        imports = http["worker_imports"]
+        lines.append(
+            f"worker imports: heavy {imports.get('heavy_packages')}, {imports.get('modules')} modules"
+        )
     for row in results.get("training") or []:
         lines.append(
             f"training {row['scale']}x: {row['rows']} rows, fit {row['fit_s']:.1f} s, "

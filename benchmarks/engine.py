@@ -20,8 +20,8 @@ from typing import Any
 LOAD_PROBE = """
 import json, resource, sys, time
 t = time.perf_counter()
-from triage.engine.model import TriageModel
-m = TriageModel.load(sys.argv[1])
+from triage.engine.persist import load_model
+m = load_model(sys.argv[1])
 loaded = time.perf_counter() - t
 m.route("营业执照怎么办理")
 ready = time.perf_counter() - t
@@ -44,7 +44,7 @@ def stages(model: Any, texts: list[str], passes: int = 15) -> dict[str, float]:
     best of ``passes`` (the least disturbed by the rest of a shared machine)."""
     from triage.engine.text import prepare
 
-    fz = model.featurizer_
+    fz = model.features
     docs = [prepare(t) for t in texts]
     rows = [fz.transform_one(d) for d in docs]
     scored = [{h: m.scores_one(*r) for h, m in model.heads_.items()} for r in rows]
@@ -60,7 +60,7 @@ def stages(model: Any, texts: list[str], passes: int = 15) -> dict[str, float]:
 
     def explain(i: int) -> None:
         s = scored[i]
-        model._explain(*rows[i], {h: v[0] for h, v in s.items()}, None, {h: v[1] for h, v in s.items()})
+        model.explain(*rows[i], {h: v[0] for h, v in s.items()}, None, {h: v[1] for h, v in s.items()})
 
     segment_ngrams = best(lambda i: fz.analyze(docs[i]))
     return {
@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for _ in range(3)
     ]
-    from triage.engine.model import TriageModel
+    from triage.engine.persist import load_model
 
-    model = TriageModel.load(folder)
+    model = load_model(folder)
     corpus = []
     data_dir = Path(load_settings().data_dir) / "messages"
     for path in sorted(data_dir.glob("*.csv")):
@@ -130,15 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     model.route_many(batch)
     figures["batch_100_chars_texts_per_s"] = round(len(batch) / (time.perf_counter() - t), 1)
-    from triage.engine.text import prepare, tokenize
+    from triage.engine.text import prepare, tokenize_with
 
-    # The model's own dictionary and stop words, warmed first: building a tokenizer for another
-    # dictionary inside the timed loop once cost a whole jieba start-up.
-    userdict, stopwords = model.featurizer_.userdict, frozenset(model.featurizer_.stopwords)
-    tokenize(prepare(batch[0]), userdict, stopwords)
+    # The model's own dictionary and stop words.
+    words, stopwords = model.features.dictionary, model.features.stopwords
     t = time.perf_counter()
     for text in batch:
-        tokenize(prepare(text), userdict, stopwords)
+        tokenize_with(words, prepare(text), stopwords)
     figures["segmentation_only_100_chars_ms"] = round(1000 * (time.perf_counter() - t) / len(batch), 3)
     figures.update(stages(model, batch[:400]))
     for key, value in figures.items():

@@ -32,15 +32,18 @@ from .harness import PYTHON, ROOT, Client, Server, make_key, model_env, texts
 def versions(models_dir: Path, good: Path) -> dict[str, str]:
     """Copy the good model in as version A, re-save it as a second good version B, and make
     three damaged versions from B. Returns {role: version}."""
-    from triage.engine.model import TriageModel
-    from triage.engine.persist import ARTIFACT, CARD, sha256_of
+    from triage.engine.persist import ARTIFACT, CARD, load_model, save_model, sha256_of
 
-    a = json.loads((good / CARD).read_text())["version"]
+    card = json.loads((good / CARD).read_text())
+    a = card["version"]
     shutil.copytree(good, models_dir / a)
-    model = TriageModel.load(good)
+    model = load_model(good)
     model.version_ = a[:-4] + "b00b"
     b = model.version_
-    model.save(models_dir / b)
+    kept = {
+        k: v for k, v in card.items() if k not in ("schema", "version", "created", "artifact", "packages")
+    }
+    save_model(model, models_dir / b, kept)
     out = {"A": a, "B": b}
     for name, damage in (("truncated", "truncate"), ("garbage", "garbage"), ("no_artifact", "remove")):
         version = f"{b[:-4]}{name[:4]}"

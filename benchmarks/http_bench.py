@@ -1,6 +1,8 @@
 """HTTP throughput and latency of `triage serve`: POST /v1/triage (real, varied texts) beside
-GET /healthz in the same run, at several connection counts; then worker memory with and
-without --preload, and model load time. Loopback only, bounded by --seconds per step.
+GET /healthz in the same run, at several connection counts; then the memory of every process
+(RSS and PSS) after warm-up and real use (every kind of request, the dashboard included), with
+and without --preload; model load time; and what a worker imports (benchmarks/serving_probe.py).
+Loopback only, bounded by --seconds per step.
 
 Uses wrk (`apt-get install -y wrk`) when installed, else a threaded keep-alive Python client
 (which costs more CPU than wrk, so its figures are lower). The triage/healthz ratio is the
@@ -12,8 +14,10 @@ figure that survives a noisy machine.
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -21,6 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +58,8 @@ end
 LOAD_PROBE = """
 import json, sys, time
 t = time.perf_counter()
-from triage.engine.model import TriageModel
-m = TriageModel.load(sys.argv[1])
+from triage.engine.persist import load_model
+m = load_model(sys.argv[1])
 loaded = time.perf_counter() - t
 m.route("营业执照怎么办理")
 print(json.dumps({"load_s": loaded, "ready_s": time.perf_counter() - t}))
@@ -130,9 +137,73 @@ def memory(server: Server) -> dict[str, Any]:
     workers = server.worker_pids()
     return {
         "master_rss_mb": round(rss_mb(server.proc.pid), 1) if server.proc else None,
+        "master_pss_mb": round(pss_mb(server.proc.pid), 1) if server.proc else None,
         "worker_rss_mb": [round(rss_mb(p), 1) for p in workers],
         "worker_pss_mb": [round(pss_mb(p), 1) for p in workers],
     }
+
+
+def real_use(port: int, keys: dict[str, str], rounds: int = 12) -> dict[str, int]:
+    """Requests of every kind a worker serves, ``rounds`` times (so each worker gets each
+    kind): tickets created, looked up and listed, stats, hotspots, the review queue, the
+    model card, and the dashboard page signed in, with every chart it shows. Returns the
+    number of requests and of failures."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    done = {"requests": 0, "failures": 0}
+
+    def call(path: str, role: str | None = None, body: dict | None = None, form: dict | None = None) -> bytes:
+        headers = {"Authorization": f"Bearer {keys[role]}"} if role else {}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+        done["requests"] += 1
+        try:
+            with opener.open(
+                urllib.request.Request(base + path, data=data, headers=headers), timeout=60
+            ) as r:
+                return r.read()
+        except (urllib.error.URLError, OSError):
+            done["failures"] += 1
+            return b""
+
+    page = call("/sign-in").decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    call("/sign-in", form={"key": keys["reviewer"], "csrf_token": token.group(1) if token else ""})
+    texts_ = texts(rounds)
+    for i in range(rounds):
+        created = call("/v1/tickets", "intake", {"text": texts_[i % len(texts_)]})
+        code = json.loads(created or b"{}").get("code", "none")
+        call(f"/v1/tickets/{code}")
+        call("/v1/tickets", "reviewer")
+        call("/v1/stats/summary", "reviewer")
+        call("/v1/stats/hotspots", "reviewer")
+        call("/v1/review/queue", "reviewer")
+        call("/v1/model", "admin")
+        html = call("/dashboard").decode()
+        for chart in re.findall(r'src="(/dashboard/charts/[^"]+)"', html):
+            call(chart)  # what a browser fetches for a dashboard drawn as images
+    return done
+
+
+def import_set(env: dict[str, str], work: Path) -> dict[str, Any]:
+    """What a worker process imports after serving every kind of request (serving_probe)."""
+    out = subprocess.run(
+        [PYTHON, "-m", "benchmarks.serving_probe"],
+        env={**os.environ, **env, "TRIAGE_INSTANCE_DIR": str(work / "probe")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    if out.returncode:
+        return {"error": out.stderr[-500:]}
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    heavy = sorted({m.split(".")[0] for m in report["heavy"]})
+    return {"heavy_packages": heavy, "modules": report["modules"], "status": report["status"]}
 
 
 def warm(port: int, key: str, bodies: list[dict], count: int = 500) -> int:
@@ -217,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
         work = Path(tmp)
         env = {**model_env(work / "models"), "TRIAGE_INSTANCE_DIR": str(work / "instance")}
-        key = make_key({**os.environ, **env}, "intake")
+        keys = {role: make_key({**os.environ, **env}, role) for role in ("intake", "reviewer", "admin")}
+        key = keys["intake"]
         script = work / "load.lua"
         script.write_text(
             LUA
@@ -248,19 +320,26 @@ def main(argv: list[str] | None = None) -> int:
                 )
             figures["runs"] = runs
             figures["memory_after_load"] = memory(server)
+            figures["real_use"] = real_use(server.port, keys)
+            figures["memory_after_real_use"] = memory(server)
+            print(f"after real use {figures['real_use']}: {figures['memory_after_real_use']}", flush=True)
         if not args.skip_memory:
             for preload in (False, True):
                 label = "memory_preload" if preload else "memory_no_preload"
                 with Server(env, workers=args.workers, threads=args.threads, preload=preload) as server:
                     failed = warm(server.port, key, bodies)
+                    used = real_use(server.port, keys)
                     figures[label] = {
                         "ready_s": round(server.ready_s, 2),
                         "warm_failures": failed,
+                        "real_use": used,
                         **memory(server),
                     }
                 print(f"{label}: {figures[label]}", flush=True)
             figures["model"] = {"folder": env["TRIAGE_MODEL"], **load_time(env["TRIAGE_MODEL"])}
             print(f"model load: {figures['model']}", flush=True)
+            figures["worker_imports"] = import_set(env, work)
+            print(f"worker imports: {figures['worker_imports']}", flush=True)
     print(json.dumps(figures, ensure_ascii=False))
     return 0
 

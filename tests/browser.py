@@ -72,7 +72,7 @@ def page_config(tmp: Path, model_dir: Path, **extra: Any) -> dict[str, Any]:
         "model": str(model_dir),
         "models_dir": str(tmp / "models"),
         "instance_dir": str(tmp / "instance"),
-        "secret_key": "browser-test-secret",
+        "secret_key": "test-secret-key-of-32-characters",
         **extra,
     }
 

@@ -90,7 +90,7 @@ def app_config(database_url: str, tiny_model_dir: Path, tmp_path: Path) -> dict:
         "database_url": database_url,
         "model": str(tiny_model_dir),
         "instance_dir": str(tmp_path / "instance"),
-        "secret_key": "test-secret",
+        "secret_key": "test-secret-key-of-32-characters",
     }
 
 

@@ -59,12 +59,20 @@ def test_summary_names_each_figure():
                     "triage_to_healthz_rps": 0.6,
                 }
             ],
-            "memory_preload": {"worker_rss_mb": [240.1, 241.0], "worker_pss_mb": [90.0, 91.0]},
+            "memory_preload": {
+                "master_rss_mb": 133.9,
+                "master_pss_mb": 64.5,
+                "worker_rss_mb": [240.1, 241.0],
+                "worker_pss_mb": [90.0, 91.0],
+            },
+            "model": {"load_s_median": 0.37},
+            "worker_imports": {"heavy_packages": [], "modules": 1018},
         },
         "training": [{"scale": 1, "rows": 2455, "fit_s": 19.7, "peak_rss_mb": 351, "n_features": 62874}],
     }
     text = "\n".join(summary(results))
     assert "tipdm   triage" in text and "macro-F1 0.800" in text
     assert "c=8" in text and "1200 req/s" in text and "p99 18.0 ms" in text
-    assert "memory_preload: worker RSS [240.1, 241.0] MB" in text
+    assert "memory_preload: master RSS 133.9 MB PSS 64.5 MB, worker RSS [240.1, 241.0] MB" in text
+    assert "model load 0.37 s" in text and "worker imports: heavy [], 1018 modules" in text
     assert "training 1x: 2455 rows, fit 19.7 s" in text

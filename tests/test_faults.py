@@ -93,7 +93,7 @@ def test_postgresql_outage_gives_503_and_the_service_recovers_by_itself(make_app
                 "database_url": url.replace(":5432/", f":{proxy.port}/"),
                 "model": str(tiny_model_dir),
                 "instance_dir": str(tmp_path),
-                "secret_key": "x",
+                "secret_key": "test-secret-key-of-32-characters",
             }
         )
         try:
@@ -124,7 +124,11 @@ def sqlite_app(make_app, tiny_model_dir, tmp_path):
     from triage.service.keys import create_key
 
     db = tmp_path / "triage.db"
-    conf = {"model": str(tiny_model_dir), "instance_dir": str(tmp_path), "secret_key": "x"}
+    conf = {
+        "model": str(tiny_model_dir),
+        "instance_dir": str(tmp_path),
+        "secret_key": "test-secret-key-of-32-characters",
+    }
 
     def app_on(url: str):
         return make_app({**conf, "database_url": url})

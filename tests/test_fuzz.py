@@ -26,7 +26,7 @@ def fuzz_app(make_app, tiny_model_dir, tmp_path):
             "database_url": f"sqlite:///{tmp_path / 'fuzz.db'}",
             "model": str(tiny_model_dir),
             "instance_dir": str(tmp_path / "instance"),
-            "secret_key": "fuzz",
+            "secret_key": "test-secret-key-of-32-characters",
             "lookup_rate_limit": "100000 per minute",
             "review_random_share": 1.0,  # every seeded ticket waits in the review queue
         }

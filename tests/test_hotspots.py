@@ -3,7 +3,9 @@ about the food-licence walk-in queue."""
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
+import seeding
 from paths import PROJECT_ROOT
 from seeding import CATEGORIES, CHARGING, NOW, ordinary_traffic, queue_spike, session_at, ticket
 
@@ -97,3 +99,45 @@ def test_hotspots_endpoint(app, client, make_key):
     mine = client.get(f"/v1/stats/hotspots?window=1d&at={at}", headers=tax).get_json()
     assert mine["department"] == "tax_bureau" and mine["hotspots"] == []
     assert client.get("/v1/stats/hotspots?window=7x", headers=tax).status_code == 400
+
+
+# -- the numpy statistics equal the scipy / scikit-learn functions they replace -----------
+
+
+def test_binomial_tail_and_q_values_equal_scipys():
+    from scipy.stats import binom, false_discovery_control
+
+    from triage.service.grouping import bh_qvalues, binom_sf
+
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        n = int(rng.integers(0, 2000))
+        k, p = int(rng.integers(-1, n + 2)), float(rng.uniform(0.01, 0.99))
+        assert binom_sf(k, n, p) == pytest.approx(float(binom.sf(k, n, p)), rel=1e-9, abs=1e-300)
+    ps = rng.uniform(0, 1, 60) ** 3
+    assert np.allclose(bh_qvalues(ps), false_discovery_control(ps, method="bh"), rtol=0, atol=1e-15)
+
+
+def test_clusters_equal_scikit_learns_average_linkage():
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from triage.service.grouping import average_linkage, cosine_similarity
+
+    texts = [row["text"] for row in seeding.messages("food_license")[:120] + seeding.messages("tax")[:120]]
+    docs = [WORDS(t) for t in texts + texts[:10]]  # some twice: distance 0
+    background = [WORDS(row["text"]) for row in seeding.messages("queue_waiting")]
+    tfidf = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True).fit([*background, *docs])
+    vectors = tfidf.transform(docs)
+    assert np.allclose(cosine_similarity(docs, background), (vectors @ vectors.T).toarray(), atol=1e-12)
+    distance = np.clip(1.0 - (vectors @ vectors.T).toarray(), 0.0, 2.0)
+
+    def groups(labels):
+        return sorted(sorted(i for i, x in enumerate(labels) if x == label) for label in set(labels))
+
+    for threshold in (0.3, 0.8, 0.95):
+        reference = AgglomerativeClustering(
+            n_clusters=None, metric="precomputed", linkage="average", distance_threshold=threshold
+        ).fit_predict(distance)
+        assert groups(average_linkage(distance, threshold)) == groups(list(reference))
+    assert len(groups(average_linkage(distance, 0.8))) < len(docs)

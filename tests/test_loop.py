@@ -149,8 +149,8 @@ def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, m
     serving = holder.version
     broken = project / "models" / "99999999-999999-bad"
     shutil.copytree(project / "models" / serving, broken)
-    data = (broken / "model.joblib").read_bytes()
-    (broken / "model.joblib").write_bytes(data[: len(data) // 2])
+    data = (broken / "model.npz").read_bytes()
+    (broken / "model.npz").write_bytes(data[: len(data) // 2])
     capsys.readouterr()
     assert main(["models", "promote", broken.name]) == 3  # refused before the registry changes
     assert "Refusing to promote" in capsys.readouterr().err
@@ -165,8 +165,7 @@ def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, m
 
 @pytest.mark.slow  # trains and retrains models
 def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(project, make_app, capsys):
-    from triage.engine.model import TriageModel
-    from triage.engine.persist import read_card
+    from triage.engine.persist import load_model, read_card, save_model
 
     assert main(["train"]) == 0
     app = make_app()
@@ -174,15 +173,16 @@ def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(proje
     models = project / "models"
     # Good versions of the same quality as the first: re-saved copies under new names.
     damaged, same, also_same = (f"{first[:-4]}{suffix}" for suffix in ("dmgd", "same", "also"))
-    good = TriageModel.load(models / first)
+    good = load_model(models / first)
+    card = {k: v for k, v in read_card(models / first).items() if k not in ("schema", "version", "artifact")}
     for version in (damaged, same, also_same):
         good.version_ = version
-        good.save(models / version)
+        save_model(good, models / version, card)
     worse = train_worse(project).name
     assert main(["models", "promote", damaged]) == 0
 
     def truncate(version: str) -> None:
-        artifact = models / version / "model.joblib"
+        artifact = models / version / "model.npz"
         artifact.write_bytes(artifact.read_bytes()[:1000])
 
     truncate(damaged)  # after its promotion

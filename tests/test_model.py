@@ -1,15 +1,17 @@
+import csv
 import json
-import shutil
 
 import numpy as np
 import pytest
+from paths import PROJECT_ROOT
 from sklearn.exceptions import NotFittedError
 
 from triage.engine.calibration import softmax
 from triage.engine.model import TriageModel, as_document
-from triage.engine.persist import ARTIFACT, CARD
-from triage.errors import ModelRefused
+from triage.engine.persist import CARD, load_model
+from triage.engine.scoring import _readable
 
+DATA = PROJECT_ROOT / "data"
 TEXTS = [
     "我想开一家奶茶店，营业执照怎么办？",
     "窗口只开两个，排队等了两个小时！",
@@ -57,16 +59,67 @@ def test_names_come_from_the_taxonomy(tiny_model):
     assert result["kind"]["name"] in {"纠错", "咨询", "建议", "投诉"}
 
 
-def test_fast_path_equals_sklearn_pipeline(tiny_model):
-    """route() scores with its own sparse dot product; it must match sklearn's exactly."""
-    F = tiny_model.featurizer_.transform([as_document(t) for t in TEXTS])
-    for i, text in enumerate(TEXTS):
-        fast = tiny_model.route(text)
-        for head, m in tiny_model.heads_.items():
-            reference = softmax(m.scores(F[i]), m.temperature)[0]
-            top = int(np.argmax(reference))
-            assert fast[head].get("suggested", fast[head]["label"]) == m.classes[top]
-            assert fast[head]["confidence"] == pytest.approx(reference[top], abs=1e-4)
+def project_items() -> list[dict[str, str]]:
+    """Every text of the project's data: data/messages/*.csv and data/eval/handwritten.csv."""
+    paths = [*sorted((DATA / "messages").glob("*.csv")), DATA / "eval" / "handwritten.csv"]
+    items = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            items.extend({"title": r.get("title") or "", "text": r["text"]} for r in csv.DictReader(fh))
+    return items
+
+
+def sklearn_reference(model: TriageModel, items: list[dict[str, str]]):
+    """Per head: probabilities, candidates and reasons computed from scikit-learn's own
+    TfidfVectorizer and LinearSVC, as the model was trained."""
+    F = model.featurizer_.transform([as_document(x) for x in items])
+    names = [str(n).replace(" ", "") for n in model.featurizer_.feature_names()]
+    out = {}
+    for head, m in model.heads_.items():
+        proba = softmax(m.scores(F), m.temperature)
+        coef = (
+            m.clf.coef_ if len(m.classes) > 2 else np.vstack([np.zeros_like(m.clf.coef_[0]), m.clf.coef_[0]])
+        )
+        rows = []
+        for i in range(F.shape[0]):
+            p = proba[i]
+            order = sorted(range(len(p)), key=lambda j, p=p: -p[j])
+            cands = [str(m.classes[j]) for j in order if p[j] >= 1.0 - m.conformal_q] or [
+                str(m.classes[order[0]])
+            ]
+            row = F[i]
+            contrib = row.data * coef[order[0]][row.indices]
+            reasons: list[str] = []
+            for c, j in sorted(zip(-contrib, row.indices, strict=True)):
+                term = names[j]
+                if -c <= 0 or len(reasons) == model.n_reasons:
+                    break
+                if len(term) >= 2 and _readable(term) and not any(term in r or r in term for r in reasons):
+                    reasons.append(term)
+            rows.append({"label": str(m.classes[order[0]]), "candidates": cands, "reasons": reasons})
+        out[head] = (proba, rows)
+    return out
+
+
+def test_served_model_equals_the_sklearn_pipeline_on_every_project_text(tiny_model, tiny_model_dir):
+    """The loaded folder (numpy only) predicts what scikit-learn's pipeline does: labels,
+    confidences to 1e-6, candidate sets and reasons, on every text of the project's data."""
+    items = project_items()
+    assert len(items) > 2500
+    served = load_model(tiny_model_dir)
+    reference = sklearn_reference(tiny_model, items)
+    proba = served.predict_proba(items)
+    routed = [served.route(x) for x in items]
+    for head, (ref_proba, ref_rows) in reference.items():
+        assert list(served.heads_[head].labels) == [str(c) for c in tiny_model.heads_[head].classes]
+        assert np.abs(proba[head] - ref_proba).max() < 1e-6
+        for r, ref, p in zip(routed, ref_rows, ref_proba, strict=True):
+            got = r[head]
+            assert got.get("suggested", got["label"]) == ref["label"]
+            assert [c["label"] for c in got["candidates"]] == ref["candidates"]
+            assert got["reasons"] == ref["reasons"]
+            assert abs(got["confidence"] - p.max()) <= 5e-5 + 1e-9  # rounded to 4 places
+    assert sum(bool(r["category"]["reasons"]) for r in routed) > len(items) // 2
 
 
 def _rounded(result, places=3):
@@ -101,43 +154,19 @@ def test_reasons_are_terms_of_the_text(tiny_model):
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny_model, tiny_model_dir):
-    loaded = TriageModel.load(tiny_model_dir)
+    loaded = load_model(tiny_model_dir)
     assert [loaded.route(t) for t in TEXTS] == [tiny_model.route(t) for t in TEXTS]
 
 
 def test_card_records_what_a_reader_needs(tiny_model_dir):
     card = json.loads((tiny_model_dir / CARD).read_text())
-    assert card["packages"]["scikit-learn"]
+    assert card["packages"]["scikit-learn"] and card["artifact"]["file"] == "model.npz"
     head = card["heads"]["department"]
     assert head["labels"] and head["fallback"] == "general_office"
     assert 0 < head["review"]["threshold"] <= 1
     assert head["candidates"]["target_coverage"] == 0.9
     assert 0 <= head["metrics"]["macro_f1"] <= 1
     assert set(head["metrics"]["per_class"]) == set(head["labels"])
-
-
-def test_tampered_artifact_is_refused(tiny_model_dir, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(tiny_model_dir, copy)
-    with open(copy / ARTIFACT, "ab") as fh:
-        fh.write(b"\0")
-    with pytest.raises(ModelRefused, match="does not match its card"):
-        TriageModel.load(copy)
-
-
-def test_model_made_by_another_sklearn_is_refused(tiny_model_dir, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(tiny_model_dir, copy)
-    card = json.loads((copy / CARD).read_text())
-    card["packages"]["scikit-learn"] = "0.24.2"
-    (copy / CARD).write_text(json.dumps(card))
-    with pytest.raises(ModelRefused, match=r"scikit-learn 0\.24\.2"):
-        TriageModel.load(copy)
-
-
-def test_folder_without_card_is_refused(tmp_path):
-    with pytest.raises(ModelRefused, match="not a model folder"):
-        TriageModel.load(tmp_path)
 
 
 def test_verified_answers_return_the_reviewers_labels(tiny_data):

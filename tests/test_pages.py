@@ -2,6 +2,7 @@
 CSRF, revoked keys, confirming and correcting."""
 
 import re
+from datetime import date
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_a_reviewer_signs_in_and_the_cookie_holds_no_secret(app, client, make_ke
     assert secret_of(reviewer) not in cookie
     value = client.get_cookie("session").value
     data = app.session_interface.get_signing_serializer(app).loads(value)
-    assert set(data) <= {"key_id", "key_prefix", "key_role", "csrf", "_flashes", "_permanent"}
+    assert set(data) <= {"sid", "csrf", "_flashes", "_permanent"}
     assert "Expires=" in cookie  # a session that ends (TRIAGE_SESSION_HOURS), not a forever cookie
     page = client.get("/review").get_data(as_text=True)
     assert '<html lang="zh-CN">' in page and "复核队列" in page
@@ -95,6 +96,48 @@ def test_signing_out_ends_the_session(client, make_key):
     sign_in(client, make_key("reviewer"))
     r = client.post("/sign-out", data={"csrf_token": csrf(client, "/review")})
     assert r.status_code == 302
+    assert client.get("/review").status_code == 302
+
+
+def test_a_cookie_copied_before_sign_out_opens_nothing_and_posts_nothing(app, client, make_key, intake):
+    code = submit(client, intake)
+    sign_in(client, make_key("reviewer"))
+    token = csrf(client, "/review")
+    copied = client.get_cookie("session").value
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 302
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    r = thief.get("/review")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/sign-in")
+    thief.set_cookie("session", copied)  # the refused request cleared it: replay it again
+    r = thief.post(f"/review/tickets/{code}/confirm", data={"csrf_token": token})
+    assert r.status_code == 400
+    thief.set_cookie("session", copied)
+    assert thief.get("/review").status_code == 302  # replaying does not bring it back
+    with app.app_context():
+        from triage.storage.schema import PageSession
+
+        session = app.extensions["triage.db"].session()
+        assert session.query(PageSession).count() == 0
+        session.close()
+
+
+def test_a_session_idle_for_longer_than_the_limit_ends(app, client, make_key):
+    from datetime import UTC, datetime, timedelta
+
+    from triage.storage.schema import PageSession
+
+    sign_in(client, make_key("reviewer"))
+    assert client.get("/review").status_code == 200
+    hours = app.config["TRIAGE"].session_hours
+    session = app.extensions["triage.db"].session()
+    try:
+        [row] = session.query(PageSession).all()
+        row.seen_at = datetime.now(UTC) - timedelta(hours=hours, minutes=1)
+        session.commit()
+    finally:
+        session.close()
     assert client.get("/review").status_code == 302
 
 
@@ -151,10 +194,30 @@ def test_the_dashboard_holds_a_department_key_to_its_own_department(client, make
     sign_in(client, make_key("department", "tax_bureau"))
     page = client.get("/dashboard?department=market_regulation&days=7").get_data(as_text=True)
     assert "区税务局" in page.split("</h1>")[0] and 'id="d-dept"' not in page
-    chart = client.get("/dashboard/charts/departments.png?days=7")
-    assert chart.status_code == 200 and chart.mimetype == "image/png"
-    assert chart.data.startswith(b"\x89PNG") and chart.headers["Cache-Control"] == "private, max-age=60"
-    assert client.get("/dashboard/charts/secrets.png").status_code == 404
+    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(svgs) == 5  # drawn in the page: no image requests
+    assert "各部门负荷" in svgs[1] and "区市场监管局" not in svgs[1]
+    reviewer = client.application.test_client()
+    sign_in(reviewer, make_key("reviewer"))  # sees every department: the ticket is drawn
+    svgs = re.findall(r"<svg.*?</svg>", reviewer.get("/dashboard?days=7").get_data(as_text=True), re.S)
+    assert "<rect" in svgs[0] and "<rect" in svgs[1] and "局" in svgs[1] and "本期没有工单" not in svgs[1]
+    assert client.get("/dashboard/charts/departments.png").status_code == 404
+
+
+def test_chart_labels_from_the_database_are_escaped():
+    from markupsafe import Markup
+
+    from triage.web.pages import charts
+
+    evil = '<script>window.__xss=1</script><img src=x onerror="alert(1)">'
+    drawn = [
+        charts.volume_svg([(date(2026, 11, 1), evil)], [date(2026, 11, 1)], str, evil),
+        charts.departments_svg({evil: {"tickets": 2, "open": 1, "overdue": 1}}, str, evil),
+        charts.confusion_svg([(evil, "tax"), ("tax", "tax")], str, evil),
+    ]
+    for svg in drawn:
+        assert isinstance(svg, Markup) and "<script>" not in svg and "<img" not in svg
+        assert "&lt;script&gt;" in svg and 'onerror="' not in svg
 
 
 def test_the_queue_filters_by_department_and_head(client, make_key, intake):

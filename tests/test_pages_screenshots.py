@@ -36,8 +36,8 @@ def test_the_pages_render_with_a_realistic_history(seeded, tmp_path):
 
         page.goto(f"{base}/dashboard")
         expect(page.locator(".hotspot").first).to_contain_text("食品经营许可")
-        expect(page.locator("figure.chart img")).to_have_count(5)
-        loaded = "() => [...document.querySelectorAll('figure.chart img')].every(i => i.naturalWidth > 0)"
-        page.wait_for_function(loaded, timeout=30_000)  # the first chart also warms matplotlib
+        expect(page.locator("figure.chart svg")).to_have_count(5)
+        drawn = "() => [...document.querySelectorAll('figure.chart svg')].every(s => s.getBBox().width > 0)"
+        page.wait_for_function(drawn, timeout=30_000)
         page.screenshot(path=f"{out}/dashboard.png", full_page=True)
         page.close()

@@ -1,4 +1,5 @@
 import random
+import sys
 from datetime import timedelta
 
 import numpy as np
@@ -81,4 +82,13 @@ def test_bad_dates_exit_with_one_sentence(args, message, tmp_path, capsys):
     assert main(["report", *args, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_without_matplotlib_the_png_commands_say_so_in_one_sentence(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the optional extra were not installed
+    day = "2026-11-20"
+    assert main(["report", "--from", day, "--to", day, "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "pip install 'triage[report]'" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()

@@ -1,16 +1,20 @@
-"""The one-pass segmenter must cut exactly as jieba's own lcut(HMM=False) does."""
+"""The compact dictionary must cut exactly as jieba's own lcut(HMM=False) does."""
 
 from __future__ import annotations
 
 import csv
+import logging
+import warnings
 
 import pytest
 from paths import PROJECT_ROOT
 
-from triage.engine.segment import lcut_no_hmm
-from triage.engine.text import _PLACEHOLDER_SPLIT, _tokenizer, prepare
+from triage.engine import segment
+from triage.engine.segment import Dictionary
+from triage.engine.text import _PLACEHOLDER_SPLIT, dictionary, prepare
 
 DATA = PROJECT_ROOT / "data"
+USERDICT = tuple((DATA / "userdict.txt").read_text(encoding="utf-8").splitlines())
 
 
 def project_texts() -> list[str]:
@@ -21,18 +25,60 @@ def project_texts() -> list[str]:
     return out
 
 
+def jieba_tokenizer(userdict: tuple[str, ...]):
+    """jieba itself, the reference: its Tokenizer with the same user dictionary lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # jieba 0.42.1 imports the deprecated pkg_resources
+        import jieba
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.initialize()
+    for line in userdict:
+        word, _, rest = line.partition(" ")
+        tk.add_word(word, int(rest.split()[0]) if rest.split() else None)
+    return tk
+
+
 @pytest.fixture(scope="module")
-def tk():
-    userdict = tuple((DATA / "userdict.txt").read_text(encoding="utf-8").splitlines())
-    return _tokenizer(userdict)
+def jb():
+    return jieba_tokenizer(USERDICT)
 
 
-def test_every_project_text_is_cut_as_jieba_cuts_it(tk):
+@pytest.fixture(scope="module")
+def ours():
+    return dictionary(USERDICT)
+
+
+def test_patterns_are_jiebas_own(jb):
+    import jieba
+
+    assert segment.RE_HAN.pattern == jieba.re_han_default.pattern
+    assert segment.RE_SKIP.pattern == jieba.re_skip_default.pattern
+    assert segment.RE_ENG.pattern == jieba.re_eng.pattern
+
+
+def test_every_project_text_is_cut_as_jieba_cuts_it(jb, ours):
     texts = project_texts()
     assert len(texts) > 2500
     pieces = [p for t in texts for doc in (t, prepare(t)) for p in _PLACEHOLDER_SPLIT.split(doc)]
-    differ = [p for p in pieces if lcut_no_hmm(tk, p) != tk.lcut(p, HMM=False)]
+    differ = [p for p in pieces if ours.lcut(p) != jb.lcut(p, HMM=False)]
     assert differ == []
+
+
+def test_the_dictionary_survives_its_bytes(ours):
+    trie, logp = ours.to_bytes()
+    copy = Dictionary.from_bytes(trie, logp, ours.logtotal, ours.maxlen)
+    text = project_texts()[0]
+    assert copy.lcut(text) == ours.lcut(text)
+    assert len(trie) + len(logp) < 8_000_000  # jieba's own dict costs some 70 MB in memory
+
+
+def test_user_words_without_a_frequency_are_suggested_one_as_jieba_does():
+    lines = ("核查一直没人来", "现场核查", "营业执照 3000 n", "窗口只开两个")
+    jb, ours = jieba_tokenizer(lines), Dictionary.build(lines)
+    for text in ("食品经营许可证现场核查一直没人来", "窗口只开两个，排队等了两个小时", "营业执照"):
+        assert ours.lcut(text) == jb.lcut(text, HMM=False)
+    assert ours.lcut("现场核查一直没人来") != Dictionary.build(()).lcut("现场核查一直没人来")
 
 
 @pytest.mark.parametrize(
@@ -54,5 +100,5 @@ def test_every_project_text_is_cut_as_jieba_cuts_it(tk):
         "买了T恤3件，炒A股B股，用QQ号1个",  # dictionary words that start with a letter, then a digit
     ],
 )
-def test_edge_cases_match_jieba(tk, text):
-    assert lcut_no_hmm(tk, text) == tk.lcut(text, HMM=False)
+def test_edge_cases_match_jieba(jb, ours, text):
+    assert ours.lcut(text) == jb.lcut(text, HMM=False)

@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from triage.storage.db import current_revision, upgrade
 
-HEAD = "0003"
+HEAD = "0005"
 
 
 def test_migrations_build_an_empty_database(database_url):

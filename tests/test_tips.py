@@ -68,3 +68,26 @@ def test_malformed_tips_file_is_a_clear_error(tmp_path):
     (tmp_path / "tax.json").write_text('[{"id": "x"}]', encoding="utf-8")
     with pytest.raises(BadInput, match="lacks"):
         TipBook.load(tmp_path)
+
+
+def test_tip_scores_are_scikit_learns_tfidf_similarity(book):
+    """The index is plain dicts (no scikit-learn in a worker) but scores as TfidfVectorizer does."""
+    import csv
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from triage.engine.text import normalize
+
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+    matrix = vec.fit_transform(
+        [normalize(" ".join((t.title, t.answer, *t.keywords, *t.keywords))) for t in book.tips]
+    )
+    with open(DATA / "eval" / "handwritten.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[:80]
+    compared = 0
+    for row in rows:
+        reference = (matrix @ vec.transform([normalize(row["text"])]).T).toarray().ravel()
+        for tip, score in book.best(row["category"], row["text"], TODAY, k=100):
+            assert score == pytest.approx(reference[book.tips.index(tip)], abs=1e-12)
+            compared += 1
+    assert compared > 100

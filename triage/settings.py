@@ -142,7 +142,9 @@ class Settings(BaseSettings):
         description="Where rate-limit counters live; redis://127.0.0.1:6379 shares them between workers.",
     )
     secret_key: str = Field(
-        "", description="Signs session cookies; empty means a random key kept in the instance folder."
+        "",
+        description="Signs session cookies (at least 32 characters); empty means a random key kept in "
+        "the instance folder.",
     )
     secure_cookies: bool = Field(
         False, description="Send the staff pages' session cookie over HTTPS only (turn on behind TLS)."

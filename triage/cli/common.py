@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from triage.engine.model import TriageModel
+from triage.engine.persist import load_model
+from triage.engine.scoring import ServingModel
 from triage.errors import BadInput
 from triage.service.registry import ensure_active, resolve_model_dir
 from triage.settings import Settings, load_settings
@@ -40,13 +41,13 @@ def database_session(conf: Settings) -> AbstractContextManager[Session]:
     return migrated_session(database_url(conf))
 
 
-def model_from(folder: str | None, conf: Settings) -> TriageModel:
+def model_from(folder: str | None, conf: Settings) -> ServingModel:
     """The model in ``folder``, else the active one; trains the default one if none exists."""
     if folder:
         path = Path(folder)
         if not path.is_dir():
             raise BadInput(f"The model folder {path} does not exist.")
-        return TriageModel.load(path)
+        return load_model(path)
     with database_session(conf) as session:
         active = resolve_model_dir(conf, session)
     if active is None:
@@ -60,5 +61,5 @@ def model_from(folder: str | None, conf: Settings) -> TriageModel:
         say(f"Trained {folder_path}.")
         with database_session(conf) as session:
             ensure_active(session, Path(conf.models_dir), "predict")
-        return model
-    return TriageModel.load(active)
+        return model.serving_
+    return load_model(active)

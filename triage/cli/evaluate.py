@@ -14,7 +14,7 @@ from triage.errors import BadInput
 CHUNK = 512  # texts per prediction call: big enough to be fast, small enough to show progress
 
 if TYPE_CHECKING:
-    from triage.engine.model import TriageModel
+    from triage.engine.scoring import ServingModel
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
     p.set_defaults(run=run)
 
 
-def evaluate(model: TriageModel, paths: list[Path], progress: Progress = quiet) -> dict[str, Any]:
+def evaluate(model: ServingModel, paths: list[Path], progress: Progress = quiet) -> dict[str, Any]:
     import numpy as np
 
     from triage.engine.data import read_labelled
@@ -113,9 +113,13 @@ def _confusion_png(head: str, m: dict[str, Any], path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from triage.cli.common import existing_file
     from triage.cli.progress import progress_bars
-    from triage.engine.model import TriageModel
+    from triage.engine.persist import load_model
 
-    model = TriageModel.load(Path(args.model))
+    if args.report:
+        from triage.service.report import require_matplotlib
+
+        require_matplotlib()
+    model = load_model(Path(args.model))
     paths = [existing_file(p) for p in args.data]
     with progress_bars() as progress:
         results = evaluate(model, paths, progress)

@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
             shown = args.version or active
             if not shown:
                 raise BadInput("There is no model yet; run `triage train`.")
-            print(json.dumps(read_card(models_dir / shown), ensure_ascii=False, indent=2))
+            card = read_card(registry.version_dir(models_dir, shown))
+            print(json.dumps(card, ensure_ascii=False, indent=2))
             return 0
         if args.action == "promote":
             if promote(conf, session, args.version, actor, say, force=args.force):

@@ -41,11 +41,12 @@ def run(args: argparse.Namespace) -> int:
 
     from triage.engine.data import load_taxonomy
     from triage.service.hotspots import Words
-    from triage.service.report import build
+    from triage.service.report import build, require_matplotlib
     from triage.settings import load_settings
     from triage.storage import Database
     from triage.storage.db import database_url, upgrade
 
+    require_matplotlib()
     conf = load_settings()
     data_dir = Path(conf.data_dir)
     url = database_url(conf)

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             model, folder = retrain(conf, session, say, progress)
         say(f"Candidate {model.version_} written to {folder}.")
         if args.no_promote:
-            say(gate(conf, session, model).table())
+            say(gate(conf, session, model.serving_).table())
             return 0
         actor = f"{getpass.getuser()} (retrain)"
         if promote(conf, session, model.version_, actor, say, force=args.force):

@@ -38,6 +38,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
     p.set_defaults(run=run)
 
 
+def train_in_child() -> None:
+    """`triage train` in a process of its own: scikit-learn and the training data never
+    enter this process, which becomes the server's master and forks the workers."""
+    import subprocess
+    import sys
+
+    from triage.errors import TriageError
+
+    if subprocess.run([sys.executable, "-m", "triage", "train"], check=False).returncode:
+        raise TriageError(
+            "Training the default model failed (its error is above); the service was not started."
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -57,16 +71,13 @@ def run(args: argparse.Namespace) -> int:
     say(f"Database: {url.split('@')[-1]} (applying migrations)")
     with database_session(conf) as session:
         if resolve_model_dir(conf, session) is None:
-            from triage.engine.training import train
-
             say("No trained model yet: training the default model first (about a minute).")
-            from triage.cli.progress import progress_bars
-
-            with progress_bars() as progress:
-                _, folder = train(conf, say=say, progress=progress)
-            say(f"Trained {folder}.")
+            train_in_child()
         if not conf.model:
             say(f"Active model: {ensure_active(session, Path(conf.models_dir), 'serve')}")
+    from triage.service.secret_key import secret_key
+
+    secret_key(conf)  # made (or refused) once here, before the workers start
     kind = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"
     say(f"Serving on http://{args.host}:{args.port} ({args.workers} {kind} workers); docs at /docs/")
     return run_gunicorn(conf, args.host, args.port, args.workers, args.threads, args.preload)

@@ -84,7 +84,9 @@ def read_labelled(
             )
             for h in wanted:
                 data.labels.setdefault(h, []).append((row.get(h) or "").strip())
-        data.files.append({"file": str(path), "sha256": sha256_of(Path(path)), "rows": len(rows)})
+        # The name, not the path: the card is shown over the API (/v1/model), and where the
+        # server keeps its files is nobody's business there; the hash identifies the data.
+        data.files.append({"file": Path(path).name, "sha256": sha256_of(Path(path)), "rows": len(rows)})
     if not data.items:
         raise BadInput("The data files hold no rows.")
     return data

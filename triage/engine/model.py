@@ -4,7 +4,6 @@ label columns the training data has), sharing one featurizer."""
 from __future__ import annotations
 
 import secrets
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,23 +20,12 @@ from triage.engine import calibration as cal
 from triage.engine.features import Featurizer
 from triage.engine.metrics import head_metrics
 from triage.engine.progress import Progress, quiet
-from triage.engine.text import prepare
+from triage.engine.scoring import Features, LinearHead, ServingModel, as_document
+from triage.engine.text import dictionary
 
-__all__ = ["HeadModel", "TriageModel"]
+__all__ = ["HeadModel", "TriageModel", "as_document"]
 
 Item = str | Mapping[str, Any]
-
-
-def as_document(item: Item) -> str:
-    """The prepared document for a raw text or a {text, title} mapping."""
-    if isinstance(item, str):
-        return prepare(item)
-    return prepare(str(item.get("text") or ""), item.get("title"))
-
-
-def _readable(term: str) -> bool:
-    """A term worth showing a person: no punctuation, digits or placeholder fragments."""
-    return not any(unicodedata.category(ch)[0] in "PSZCN" for ch in term)
 
 
 class HeadModel:
@@ -59,38 +47,27 @@ class HeadModel:
         self.review = review
         self.conformal_q = conformal_q
         self.names = dict(names)
-        self._prepare_weights()
 
-    def _prepare_weights(self) -> None:
-        # Fortran order makes coef_.T C-contiguous: sparse @ dense then needs no copy of the
-        # whole matrix per call, for sklearn's decision_function and our own scoring alike.
-        self.clf.coef_ = np.asfortranarray(self.clf.coef_)
+    def linear(self) -> LinearHead:
+        """This head as the served model has it: class scores = features @ weights + intercept."""
         coef, intercept = self.clf.coef_, np.atleast_1d(self.clf.intercept_)
         if len(self.classes) == 2:  # binary LinearSVC keeps one row: score class 1 vs 0
-            coef = np.asfortranarray(np.vstack([np.zeros_like(coef[0]), coef[0]]))
+            coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
             intercept = np.array([0.0, intercept[0]])
-        self.weights = coef.T  # (n_features, n_classes), C-contiguous view
-        self.intercept = np.asarray(intercept, dtype=np.float64)
-        self.labels = [str(c) for c in self.classes]
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._prepare_weights()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("weights", None)  # derived from clf; rebuilt on load
-        state.pop("labels", None)
-        return state
+        return LinearHead(
+            name=self.name,
+            labels=[str(c) for c in self.classes],
+            weights=np.ascontiguousarray(coef.T, dtype=np.float64),
+            intercept=np.asarray(intercept, dtype=np.float64),
+            temperature=float(self.temperature),
+            review={k: float(v) for k, v in self.review.items()},
+            conformal_q=float(self.conformal_q),
+            names=self.names,
+        )
 
     def scores(self, X: Any) -> np.ndarray:
         s = self.clf.decision_function(X)
         return np.column_stack([np.zeros_like(s), s]) if s.ndim == 1 else s
-
-    def scores_one(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One document's scores, and the weight rows of its features (reused for reasons)."""
-        rows = self.weights[idx]
-        return val @ rows + self.intercept, rows
 
     def name_of(self, label: str) -> str:
         return self.names.get(label, label)
@@ -200,7 +177,25 @@ class TriageModel(BaseEstimator):
             self.oof_[head] = (rows, cal.softmax(scores, self.heads_[head].temperature))
         self.n_train_ = len(docs)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        self.serving_ = self._serving()
         return self
+
+    def _serving(self) -> ServingModel:
+        """The fitted model without scikit-learn: what is saved, loaded and served."""
+        features = Features(
+            blocks=self.featurizer_.blocks(),
+            userdict=tuple(self.userdict),
+            stopwords=frozenset(self.stopwords),
+            dictionary=dictionary(tuple(self.userdict)),
+        )
+        return ServingModel(
+            features,
+            [m.linear() for m in self.heads_.values()],
+            version=self.version_,
+            fallback=self.fallback,
+            review_heads=self.review_heads,
+            n_reasons=self.n_reasons,
+        )
 
     def _oof_scores(
         self,
@@ -293,138 +288,52 @@ class TriageModel(BaseEstimator):
         """Verified answers: a text a person labelled gets those labels back exactly (the
         model itself also learns from it, for the texts like it)."""
         self._check()
-        self.verified_ = {
-            as_document(item): {h: labels[h][i] for h in labels if h in self.heads_ and labels[h][i]}
-            for i, item in enumerate(items)
-        }
+        self.serving_.remember(
+            {as_document(item): {h: labels[h][i] for h in labels} for i, item in enumerate(items)}
+        )
         return self
 
     def route(self, item: Item) -> dict[str, Any]:
-        """The full prediction object for one text (fast path, no sklearn per-call overhead)."""
+        """The full prediction object for one text, as the saved model serves it."""
         self._check()
-        doc = as_document(item)
-        idx, val = self.featurizer_.transform_one(doc)
-        scored = {h: m.scores_one(idx, val) for h, m in self.heads_.items()}
-        scores = {h: s for h, (s, _) in scored.items()}
-        rows = {h: r for h, (_, r) in scored.items()}
-        return self._explain(idx, val, scores, getattr(self, "verified_", {}).get(doc), rows)
+        return self.serving_.route(item)
 
     def route_many(self, items: Sequence[Item]) -> list[dict[str, Any]]:
-        """Prediction objects for many texts at once (batch path; same results as route)."""
         self._check()
-        docs = [as_document(x) for x in items]
-        F = self.featurizer_.transform(docs)
-        scores = {h: m.scores(F) for h, m in self.heads_.items()}
-        verified = getattr(self, "verified_", {})
-        out = []
-        for r in range(F.shape[0]):
-            lo, hi = F.indptr[r], F.indptr[r + 1]
-            row_scores = {h: s[r] for h, s in scores.items()}
-            out.append(self._explain(F.indices[lo:hi], F.data[lo:hi], row_scores, verified.get(docs[r])))
-        return out
+        return self.serving_.route_many(items)
 
-    def _explain(
-        self,
-        idx: np.ndarray,
-        val: np.ndarray,
-        scores: Mapping[str, np.ndarray],
-        verified: Mapping[str, str] | None = None,
-        rows: Mapping[str, np.ndarray] | None = None,
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        flagged = False
-        for head, m in self.heads_.items():
-            # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
-            p = cal.softmax(scores[head], m.temperature).tolist()
-            order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
-            top = order[0]
-            label = m.labels[top]
-            confident = p[top] >= m.review["threshold"]
-
-            def entry(i: int, m: HeadModel = m, p: list[float] = p) -> dict[str, Any]:
-                lab = m.labels[i]
-                return {"label": lab, "name": m.name_of(lab), "confidence": round(p[i], 4)}
-
-            cut = 1.0 - m.conformal_q
-            cands = [entry(i) for i in order if p[i] >= cut]
-            out = {
-                **entry(top),
-                "alternatives": [entry(i) for i in order[1:4]],
-                "candidates": cands or [entry(top)],
-                "reasons": self._reasons(idx, val, m, top, None if rows is None else rows[head]),
-                "needs_review": not confident,
-            }
-            fallback = (self.fallback or {}).get(head)
-            if verified and head in verified:
-                others = [entry(i) for i in order if m.labels[i] != verified[head]][:3]
-                out.update(self._verified_entry(m, verified[head], others))
-                confident = True
-            elif not confident and fallback and fallback != label:
-                out.update(label=fallback, name=m.name_of(fallback), fallback=True, suggested=label)
-            result[head] = out
-            flagged |= (not confident) and head in self.review_heads
-        result["needs_review"] = flagged
-        result["model_version"] = getattr(self, "version_", None)
-        return result
-
-    @staticmethod
-    def _verified_entry(m: HeadModel, label: str, others: list[dict[str, Any]]) -> dict[str, Any]:
-        """A reviewer verified this very text: their label, marked as such (``others``: the
-        model's next labels, most likely first)."""
-        mine = {"label": label, "name": m.name_of(label), "confidence": 1.0}
-        return {**mine, "alternatives": others, "candidates": [mine], "needs_review": False, "verified": True}
-
-    def _reasons(
-        self, idx: np.ndarray, val: np.ndarray, m: HeadModel, top: int, rows: np.ndarray | None = None
-    ) -> list[str]:
-        if not len(idx):
-            return []
-        contrib = val * (m.weights[idx, top] if rows is None else rows[:, top])
-        names, shown = self._feature_names()
-        chosen: list[str] = []
-        # Only the strongest few need ordering; ties broken by feature index, so the fast and
-        # batch paths (both in index order) agree exactly.
-        k = min(len(contrib), self.n_reasons * 6)
-        strongest = np.argpartition(-contrib, k - 1)[:k] if len(contrib) > k else np.arange(len(contrib))
-        ranked = strongest[np.lexsort((idx[strongest], -contrib[strongest]))]
-        for j, weight in zip(idx[ranked].tolist(), contrib[ranked].tolist(), strict=True):
-            if weight <= 0 or len(chosen) == self.n_reasons:
-                break
-            if not shown[j]:
-                continue
-            term = str(names[j]).replace(" ", "")
-            if any(term in c or c in term for c in chosen):
-                continue
-            chosen.append(term)
-        return chosen
-
-    def _feature_names(self) -> tuple[np.ndarray, np.ndarray]:
-        """Feature names, and which of them may be shown as a reason (computed once)."""
-        cached = getattr(self, "_names_cache", None)
-        if cached is None:
-            names = self.featurizer_.feature_names()
-            terms = (str(n).replace(" ", "") for n in names)
-            shown = np.fromiter((len(t) >= 2 and _readable(t) for t in terms), dtype=bool, count=len(names))
-            cached = self._names_cache = (names, shown)
-        return cached
+    def card(self) -> dict[str, Any]:
+        """What the model card says about training: parameters, data size, each head's
+        cross-validated calibration and metrics."""
+        self._check()
+        return {
+            "version": self.version_,
+            "params": {
+                k: v for k, v in self.get_params().items() if k not in ("names", "userdict", "stopwords")
+            },
+            "n_train": self.n_train_,
+            "n_features": self.featurizer_.n_features_,
+            "heads": {
+                h: {
+                    "labels": [str(c) for c in m.classes],
+                    "names": {str(c): m.name_of(str(c)) for c in m.classes},
+                    "fallback": (self.fallback or {}).get(h),
+                    **self.cv_[h],
+                }
+                for h, m in self.heads_.items()
+            },
+        }
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.pop("_names_cache", None)
-        state.pop("oof_", None)  # training-time diagnostics, not part of the artifact
+        state.pop("oof_", None)  # training-time diagnostics
         return state
 
     # -- persistence --------------------------------------------------------------------
     def save(self, directory: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
-        """Write the artifact and its card into ``directory`` (created if needed)."""
+        """Write the served model (arrays and JSON) and its card into ``directory``; load it
+        with ``triage.engine.persist.load_model`` (no scikit-learn needed)."""
         from triage.engine.persist import save_model
 
         self._check()
-        return save_model(self, Path(directory), extra or {})
-
-    @classmethod
-    def load(cls, directory: str | Path) -> TriageModel:
-        """Load a model folder, refusing one whose artifact does not match its card."""
-        from triage.engine.persist import load_model
-
-        return load_model(Path(directory))
+        return save_model(self.serving_, Path(directory), {**self.card(), **(extra or {})})

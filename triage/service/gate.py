@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from triage.engine.metrics import head_metrics
-from triage.engine.model import TriageModel
+from triage.engine.scoring import ServingModel
 
 __all__ = ["GateResult", "compare"]
 
@@ -41,7 +41,7 @@ class GateResult:
 
 
 def _scores(
-    model: TriageModel, items: list[dict[str, Any]], labels: list[str], head: str, classes: list[str]
+    model: ServingModel, items: list[dict[str, Any]], labels: list[str], head: str, classes: list[str]
 ) -> dict[str, Any]:
     proba = model.predict_proba(items)[head]
     own = [str(c) for c in model.heads_[head].classes]
@@ -54,8 +54,8 @@ def _scores(
 
 
 def compare(
-    active: TriageModel,
-    candidate: TriageModel,
+    active: ServingModel,
+    candidate: ServingModel,
     items: list[dict[str, Any]],
     labels: dict[str, list[str]],
     max_f1_drop: float,

@@ -27,11 +27,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from triage.engine.data import read_lines
-from triage.engine.text import PLACEHOLDERS, tokenize
+from triage.engine.text import PLACEHOLDERS, mask, tokenize
+from triage.service.grouping import average_linkage, bh_qvalues, binom_sf, cosine_similarity
 from triage.storage.schema import Ticket
 
 __all__ = ["Words", "distinguishing_terms", "emerging", "report", "spikes"]
@@ -63,7 +65,9 @@ class Words:
 def _words(words: Words, text: str) -> tuple[str, ...]:
     # Keyed by the text itself (masked texts never change): the dashboard asks for the same
     # few thousand messages on every view, and segmenting them is most of its cost.
-    tokens = tokenize(text, words.userdict, words.stopwords)
+    # Masked again: copies stored before a masking rule existed (names, addresses) still
+    # hold what it now takes out, and a repeated name must never come out as a term.
+    tokens = tokenize(mask(text), words.userdict, words.stopwords)
     return tuple(t for t in tokens if len(t) >= 2 and t not in PLACEHOLDERS)
 
 
@@ -74,11 +78,24 @@ def distinguishing_terms(
     their log-odds ratio under a Dirichlet prior from both together (rare words are shrunk
     towards no difference instead of topping the list). Counts are documents, so one long
     message cannot carry a word alone."""
-    y_i = Counter(w for doc in recent for w in set(doc))
-    y_j = Counter(w for doc in before for w in set(doc))
-    n_i, n_j = sum(y_i.values()), sum(y_j.values())
-    pooled = y_i + y_j
-    total = n_i + n_j
+    y_i = doc_counts(recent)
+    return terms_of_counts(y_i, y_i + doc_counts(before), top, min_docs)
+
+
+def doc_counts(docs: Sequence[Sequence[str]]) -> Counter[str]:
+    """In how many documents each word occurs."""
+    return Counter(w for doc in docs for w in set(doc))
+
+
+def terms_of_counts(
+    y_i: Counter[str], pooled: Counter[str], top: int = 10, min_docs: int = 2
+) -> list[dict[str, Any]]:
+    """distinguishing_terms from document counts: ``y_i`` of the recent side, ``pooled`` of
+    both sides together (so a caller comparing many groups with the rest counts everything
+    once; the other side is the difference)."""
+    n_i = sum(y_i.values())
+    total = sum(pooled.values())
+    n_j = total - n_i
     if not n_i or not total:
         return []
     a0 = PRIOR_STRENGTH
@@ -87,12 +104,13 @@ def distinguishing_terms(
         if count < min_docs:
             continue
         a = a0 * pooled[word] / total
+        before = pooled[word] - count
         delta = math.log((count + a) / (n_i + a0 - count - a)) - math.log(
-            (y_j[word] + a) / (n_j + a0 - y_j[word] - a)
+            (before + a) / (n_j + a0 - before - a)
         )
-        z = delta / math.sqrt(1 / (count + a) + 1 / (y_j[word] + a))
+        z = delta / math.sqrt(1 / (count + a) + 1 / (before + a))
         if z > 1.96:
-            out.append({"term": word, "z": round(z, 2), "recent": count, "before": y_j[word]})
+            out.append({"term": word, "z": round(z, 2), "recent": count, "before": before})
     out.sort(key=lambda t: (-t["z"], t["term"]))
     return out[:top]
 
@@ -136,8 +154,6 @@ def spikes(
     min_count: int = 5,
 ) -> dict[str, Any]:
     """Units whose window count is significantly above their baseline rate."""
-    from scipy.stats import binom, false_discovery_control
-
     start = now - window
     since = start - baseline
     first = session.scalar(select(func.min(Ticket.created_at)))
@@ -150,21 +166,25 @@ def spikes(
         out["note"] = "Not enough history before the window to estimate a baseline rate."
         return out
 
+    # Counted in the database: per category, department and side of ``start``.
+    in_window = Ticket.created_at >= start
     rows = session.execute(
-        select(Ticket.category, Ticket.department, Ticket.created_at).where(
-            *scope, Ticket.created_at >= since, Ticket.created_at < now
-        )
+        select(Ticket.category, Ticket.department, in_window, func.count())
+        .where(*scope, Ticket.created_at >= since, Ticket.created_at < now)
+        .group_by(Ticket.category, Ticket.department, in_window)
     ).all()
     recent: Counter[tuple[str, str | None, str | None]] = Counter()
     before: Counter[tuple[str, str | None, str | None]] = Counter()
-    for category, dept, created in rows:
-        (recent if created >= start else before).update(_units(category, dept))
+    for category, dept, is_recent, n in rows:
+        side = recent if is_recent else before
+        for unit in _units(category, dept):
+            side[unit] += int(n)
 
     units = sorted(set(recent) | set(before), key=lambda u: (u[0], u[1] or "", u[2] or ""))
     scale = window / covered
     share = window / (window + covered)
-    p = [float(binom.sf(recent[u] - 1, recent[u] + before[u], share)) for u in units]
-    q = false_discovery_control(p, method="bh") if p else []
+    p = [binom_sf(recent[u] - 1, recent[u] + before[u], share) for u in units]
+    q = bh_qvalues(p)
     out["tested"] = len(units)
 
     found: list[dict[str, Any]] = []
@@ -189,13 +209,13 @@ def spikes(
 
     for spot in found:
         unit_conds = [*scope, *_unit_filter((spot["unit"], spot["category"], spot["department"]))]
-        in_window = [*unit_conds, Ticket.created_at >= start, Ticket.created_at < now]
+        window_conds = [*unit_conds, Ticket.created_at >= start, Ticket.created_at < now]
         in_baseline = [Ticket.created_at >= since, Ticket.created_at < start]
         reference = [*unit_conds, *in_baseline] if spot["baseline"] >= 20 else [*scope, *in_baseline]
-        recent_docs, earlier_docs = _texts(session, in_window, words), _texts(session, reference, words)
+        recent_docs, earlier_docs = _texts(session, window_conds, words), _texts(session, reference, words)
         spot["terms"] = distinguishing_terms(recent_docs, earlier_docs)
         spot["examples"] = list(
-            session.scalars(select(Ticket.code).where(*in_window).order_by(Ticket.id.desc()).limit(5))
+            session.scalars(select(Ticket.code).where(*window_conds).order_by(Ticket.id.desc()).limit(5))
         )
     out["hotspots"] = found
     return out
@@ -204,29 +224,19 @@ def spikes(
 # -- emerging topics -------------------------------------------------------------------
 
 
-def _same(tokens: Sequence[str]) -> Sequence[str]:
-    return tokens
-
-
 def clusters(
     docs: Sequence[Sequence[str]], min_size: int, background: Sequence[Sequence[str]] = ()
 ) -> list[list[int]]:
     """Groups of similar documents (indices), largest first; groups smaller than
     ``min_size`` are left out. Word weights are learnt with ``background`` too: on a small
     group alone, the very words its topic shares would get the lowest weight."""
-    import numpy as np
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     keep = [i for i, d in enumerate(docs) if d]
     if len(keep) < max(2, min_size):
         return []
-    tfidf = TfidfVectorizer(analyzer=_same, sublinear_tf=True).fit([*background, *docs])
-    vectors = tfidf.transform([docs[i] for i in keep])
-    distance = np.clip(1.0 - (vectors @ vectors.T).toarray(), 0.0, 2.0)
-    labels = AgglomerativeClustering(
-        n_clusters=None, metric="precomputed", linkage="average", distance_threshold=1.0 - MIN_SIMILARITY
-    ).fit_predict(distance)
+    empty = [d for d in docs if not d]  # count as documents for the idf, as before
+    similarity = cosine_similarity([docs[i] for i in keep], [*background, *empty])
+    distance = np.clip(1.0 - similarity, 0.0, 2.0)
+    labels = average_linkage(distance, 1.0 - MIN_SIMILARITY)
     groups: dict[int, list[int]] = {}
     for index, label in zip(keep, labels, strict=True):
         groups.setdefault(int(label), []).append(index)
@@ -258,20 +268,21 @@ def emerging(
             .limit(CLUSTER_LIMIT)
         ).all()
         docs = [words(text) for _, _, text in rows]
+        everything = doc_counts(docs) + doc_counts(background)
         topics = []
-        for members in clusters(docs, min_size, background):
-            inside = set(members)
+        # The ten largest only (the answer shows no more); clusters() lists them largest first.
+        for members in clusters(docs, min_size, background)[:10]:
+            inside = doc_counts([docs[i] for i in members])
             # Against the rest of the group and everyday traffic (the group may be all one topic).
-            rest = [d for i, d in enumerate(docs) if i not in inside] + background
             topics.append(
                 {
                     "size": len(members),
-                    "terms": distinguishing_terms([docs[i] for i in members], rest),
+                    "terms": terms_of_counts(inside, everything),
                     "categories": dict(Counter(rows[i][1] for i in members).most_common()),
                     "examples": [rows[i][0] for i in members[:5]],
                 }
             )
-        out[name] = topics[:10]
+        out[name] = topics
     return out
 
 

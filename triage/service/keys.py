@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from triage.errors import BadInput
 from triage.storage.schema import ApiKey
 
-__all__ = ["ROLES", "create_key", "find_key", "hash_key", "list_keys", "revoke_key"]
+__all__ = ["MAX_NAME", "ROLES", "create_key", "find_key", "hash_key", "list_keys", "revoke_key"]
 
 ROLES = ("intake", "reviewer", "department", "admin")
+MAX_NAME = 100  # ApiKey.name is String(100)
 
 
 def hash_key(key: str) -> str:
@@ -26,6 +27,11 @@ def create_key(session: Session, role: str, name: str, department: str | None = 
     """Store a new key and return it with the secret (the only time it is visible)."""
     if role not in ROLES:
         raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise BadInput(
+            f"A key's name must not be blank and may have at most {MAX_NAME} characters ({len(name)} given)."
+        )
     if role == "department" and not department:
         raise BadInput("A department key needs --department.")
     if role != "department" and department:

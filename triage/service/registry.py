@@ -4,6 +4,8 @@ every process and server sharing the database follows it."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from triage.settings import Settings
 
 __all__ = [
+    "VERSION",
     "active_version",
     "ensure_active",
     "first_loadable",
@@ -29,16 +32,49 @@ __all__ = [
     "resolve_model_dir",
     "rollback_target",
     "serving_order",
+    "version_dir",
 ]
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: A version name as TriageModel.fit makes them (UTC date-time and a random suffix, e.g.
+#: 20261126-184050-08df); the suffix may be any short run of lower-case letters and digits
+#: (hand-made copies). No dot, slash or colon can appear, so a name is never a path.
+VERSION = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-z]{1,16}")
+
+
+def version_dir(models_dir: Path, version: object) -> Path:
+    """The folder of ``version`` inside the models folder. A name that is not a version name
+    (an absolute path, ``..``), or a folder that resolves elsewhere (a symlink), is refused:
+    the registry's rows and command-line arguments name versions, never places."""
+    if not isinstance(version, str) or not VERSION.fullmatch(version):
+        raise ModelRefused(f"{str(version)[:80]!r} is not a model version name (like 20261126-184050-08df).")
+    folder = models_dir / version
+    if folder.exists() and folder.resolve().parent != models_dir.resolve():
+        raise ModelRefused(f"The model folder {version} leads outside the models folder; refusing it.")
+    return folder
+
+
+def _valid(models_dir: Path, version: str) -> Path | None:
+    """``version_dir``, or None (logged) for a registry row that names no proper version."""
+    try:
+        return version_dir(models_dir, version)
+    except ModelRefused as exc:
+        log.error("model registry entry skipped: %s", exc)
+        return None
 
 
 def list_versions(models_dir: Path) -> list[str]:
     """Versions present on disk, oldest first (version names sort by creation time)."""
     if not models_dir.is_dir():
         return []
-    return sorted(p.name for p in models_dir.iterdir() if (p / CARD).is_file())
+    root = models_dir.resolve()
+    return sorted(
+        p.name
+        for p in models_dir.iterdir()
+        if VERSION.fullmatch(p.name) and p.resolve().parent == root and (p / CARD).is_file()
+    )
 
 
 def latest_version(models_dir: Path) -> str | None:
@@ -47,6 +83,7 @@ def latest_version(models_dir: Path) -> str | None:
 
 
 def active_version(session: Session) -> str | None:
+    """The newest registry row's version, as stored: pass it through ``version_dir``."""
     return session.scalar(select(ModelEvent.version).order_by(ModelEvent.id.desc()).limit(1))
 
 
@@ -86,7 +123,7 @@ def rollback_target(session: Session) -> str:
         raise BadInput("No model has been promoted yet, so there is nothing to roll back to.")
     current = events[-1].version
     for event in reversed(events[:-1]):
-        if event.version != current:
+        if event.version != current and VERSION.fullmatch(event.version):
             return event.version
     raise BadInput(f"{current} is the only version ever active; there is nothing to roll back to.")
 
@@ -100,10 +137,10 @@ def resolve_model_dir(
         return Path(settings.model)
     models_dir = Path(settings.models_dir)
     version = active_version(session) if session is not None else None
-    if version is None:
-        on_disk = [v for v in list_versions(models_dir) if v != exclude]
-        version = on_disk[-1] if on_disk else None
-    return models_dir / version if version else None
+    if version is not None:
+        return _valid(models_dir, version)
+    on_disk = [v for v in list_versions(models_dir) if v != exclude]
+    return models_dir / on_disk[-1] if on_disk else None
 
 
 def serving_order(settings: Settings, session: Session, exclude: str | None = None) -> list[Path]:
@@ -111,14 +148,12 @@ def serving_order(settings: Settings, session: Session, exclude: str | None = No
     (normally the active version), then each earlier version of the registry history, newest
     first. The first one that loads is the model served, so the promotion gate compares a
     candidate with that one too."""
-    first = resolve_model_dir(settings, session, exclude=exclude)
-    if first is None:
-        return []
     models_dir = Path(settings.models_dir)
-    folders = [first]
+    first = resolve_model_dir(settings, session, exclude=exclude)
+    folders = [first] if first is not None else []
     for event in reversed(history(session)):
-        folder = models_dir / event.version
-        if folder not in folders:
+        folder = _valid(models_dir, event.version)
+        if folder is not None and folder not in folders:
             folders.append(folder)
     return folders
 

@@ -8,7 +8,6 @@ candidates are confirmed by the exact Jaccard similarity of their shingles.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Select, TextClause, and_, bindparam, func, or_, select, text
+from sqlalchemy import Select, TextClause, bindparam, func, select, text, union_all
 from sqlalchemy.orm import Session, object_session
 
 from triage.storage.schema import Ticket, TicketBand
@@ -32,11 +31,12 @@ __all__ = [
     "RepeatPolicy",
     "band_hashes",
     "candidate_query",
+    "cluster_sizes",
     "cluster_view",
     "intake_fields",
     "jaccard",
     "link",
-    "same_person",
+    "repeat_of",
     "shingles",
 ]
 
@@ -48,6 +48,7 @@ SHINGLE = 3
 # adds to intake.
 BANDS, ROWS = 10, 3
 MAX_CANDIDATES = 20  # newest first; bounds the work when many tickets share a boilerplate text
+BAND_LIMIT = 50  # newest tickets read per band: bounds the index work likewise
 _HASH63 = (1 << 63) - 1  # fits a signed BIGINT on every backend
 
 
@@ -108,14 +109,24 @@ def candidate_query() -> Select[int, str]:
     masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
     once: building this expression costs more than running it.
 
-    The band match is a subquery so that both SQLite and PostgreSQL drive the search from
-    the (band, hash) index; as a join, SQLite's planner prefers scanning the category."""
-    # OR of pairs, not a row-value IN: SQLite scans the whole table for the latter.
-    pairs = or_(*(and_(TicketBand.band == i, TicketBand.hash == bindparam(f"h{i}")) for i in range(BANDS)))
+    Each band contributes only its BAND_LIMIT newest tickets, read backwards from the
+    (band, hash, ticket_id) index: when thousands of tickets share a text (a flood of one
+    complaint, or a boilerplate message), a lookup still reads a few hundred index
+    entries, not every ticket that ever shared a band. The band match is a subquery so
+    that both SQLite and PostgreSQL drive the search from that index."""
+    newest = [
+        select(TicketBand.ticket_id)
+        .where(TicketBand.band == i, TicketBand.hash == bindparam(f"h{i}"))
+        .order_by(TicketBand.ticket_id.desc())
+        .limit(BAND_LIMIT)
+        .subquery()
+        for i in range(BANDS)
+    ]
+    shared = union_all(*(select(band.c.ticket_id) for band in newest))
     return (
         select(Ticket.id, Ticket.text_masked)
         .where(
-            Ticket.id.in_(select(TicketBand.ticket_id).where(pairs)),
+            Ticket.id.in_(shared),
             Ticket.created_at >= bindparam("since", type_=Ticket.created_at.type),
             Ticket.category == bindparam("category"),
             Ticket.status != "closed",
@@ -162,48 +173,42 @@ def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) 
     return best
 
 
-_NOT_DIGITS = re.compile(r"\D")
+def intake_fields(ticket: Ticket) -> dict[str, Any]:
+    """What the submitter may learn: only whether the message was linked. Never the earlier
+    ticket's query code: a code opens the public lookup, and nothing typed at intake (a phone
+    number, an e-mail) proves who is typing it. Staff views show the link."""
+    return {"linked": ticket.cluster_id is not None}
 
 
-def _phone(value: str | None) -> str:
-    digits = _NOT_DIGITS.sub("", value or "")
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix) :]
-    return digits
-
-
-def _email(value: str | None) -> str:
-    return (value or "").strip().lower()
-
-
-def same_person(a: Ticket, b: Ticket) -> bool:
-    """Same contact phone (digits only, without the +86 prefix) or same e-mail (case-blind)."""
-    if _phone(a.contact_phone) and _phone(a.contact_phone) == _phone(b.contact_phone):
-        return True
-    return bool(_email(a.contact_email)) and _email(a.contact_email) == _email(b.contact_email)
-
-
-def intake_fields(session: Session, ticket: Ticket) -> dict[str, Any]:
-    """What the submitter may learn: that the message was linked, and only when they sent
-    the earlier one themselves, its code and status (never someone else's code)."""
-    if ticket.cluster_id is None:
-        return {"linked": False}
-    earlier = session.scalars(
-        select(Ticket)
-        .where(Ticket.cluster_id == ticket.cluster_id, Ticket.id != ticket.id, Ticket.status != "closed")
-        .order_by(Ticket.id.desc())
-    )
-    own = next((t for t in earlier if same_person(ticket, t)), None)
-    if own is None:
-        return {"linked": True}
-    return {"linked": True, "repeat_of": {"code": own.code, "status": own.status}}
-
-
-def cluster_view(ticket: Ticket) -> dict[str, int] | None:
-    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size."""
+def repeat_of(ticket: Ticket) -> str | None:
+    """The query code of the ticket this one repeats, for staff."""
     session = object_session(ticket)
-    if ticket.cluster_id is None or session is None:
+    if ticket.duplicate_of is None or session is None:
+        return None
+    return session.scalar(select(Ticket.code).where(Ticket.id == ticket.duplicate_of))
+
+
+def cluster_sizes(session: Session, tickets: list[Ticket]) -> dict[int, int]:
+    """Tickets per repeat cluster, for the clusters of a page of tickets: one query for
+    the page instead of one per row."""
+    ids = {t.cluster_id for t in tickets if t.cluster_id is not None}
+    if not ids:
+        return {}
+    query = (
+        select(Ticket.cluster_id, func.count()).where(Ticket.cluster_id.in_(ids)).group_by(Ticket.cluster_id)
+    )
+    return {int(cid): int(n) for cid, n in session.execute(query) if cid is not None}
+
+
+def cluster_view(ticket: Ticket, sizes: dict[int, int] | None = None) -> dict[str, int] | None:
+    """The ticket's repeat cluster for staff: its id (the first ticket's id) and size
+    (from ``sizes`` when the caller counted a whole page at once)."""
+    if ticket.cluster_id is None:
+        return None
+    if sizes is not None and ticket.cluster_id in sizes:
+        return {"id": ticket.cluster_id, "size": sizes[ticket.cluster_id]}
+    session = object_session(ticket)
+    if session is None:
         return None
     size = session.scalar(select(func.count()).where(Ticket.cluster_id == ticket.cluster_id))
     return {"id": ticket.cluster_id, "size": int(size or 0)}

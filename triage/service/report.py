@@ -16,10 +16,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage.engine.data import Taxonomy
+from triage.errors import TriageError
 from triage.service import hotspots, stats
 from triage.storage.schema import Ticket
 
-__all__ = ["build", "confusion_chart", "department_chart", "department_load", "volume_chart"]
+__all__ = [
+    "build",
+    "confusion_chart",
+    "department_chart",
+    "department_load",
+    "require_matplotlib",
+    "volume_chart",
+]
+
+
+def require_matplotlib() -> None:
+    """PNG charts need matplotlib, an optional extra (the service itself draws SVG)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise TriageError(
+            "PNG charts need matplotlib, which is not installed: "
+            "install it with `pip install 'triage[report]'`."
+        ) from exc
 
 
 def _figure(width: float, height: float) -> Any:

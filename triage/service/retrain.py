@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from triage.engine.data import read_labelled
 from triage.engine.model import TriageModel
+from triage.engine.persist import load_model
 from triage.engine.progress import Progress, quiet
+from triage.engine.scoring import ServingModel
 from triage.engine.text import prepare
 from triage.engine.training import build_model, default_data_files, split_base
 from triage.errors import BadInput, ModelRefused
@@ -96,14 +98,14 @@ def retrain(
     return model, folder
 
 
-def _load_checked(folder: Path) -> TriageModel:
+def _load_checked(folder: Path) -> ServingModel:
     """Load and route one text, as a worker does before it serves a model."""
-    model = TriageModel.load(folder)
+    model = load_model(folder)
     model.route("加载检查")
     return model
 
 
-def gate(settings: Settings, session: Session, candidate: TriageModel) -> GateResult:
+def gate(settings: Settings, session: Session, candidate: ServingModel) -> GateResult:
     """Compare ``candidate`` with the model the workers serve: the active version or, when it
     cannot be loaded, the newest earlier version that can, which is what they fall back to.
     With none that loads there is nothing to be worse than, and the gate passes."""
@@ -151,7 +153,7 @@ def promote(
 ) -> bool:
     """Gate ``version`` against the active model and make it active if it passes (or if
     forced). A folder that does not load is refused whatever ``force`` says."""
-    folder = Path(settings.models_dir) / version
+    folder = registry.version_dir(Path(settings.models_dir), version)
     if not folder.is_dir():
         raise BadInput(f"No model version {version} in {settings.models_dir}.")
     try:

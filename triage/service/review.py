@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from triage.service import status
 from triage.storage.schema import Correction, Return, Ticket, TicketEvent
@@ -52,7 +52,8 @@ def queue(
             Ticket.uncertain_heads.contains(head)
             | Ticket.review_reason.in_(("returned", "returned_twice", "quality_check"))
         )
-    query = query.order_by(order, Ticket.margin, Ticket.id).limit(limit)
+    # The page's send-backs in one query, not one per row (the queue shows how many).
+    query = query.order_by(order, Ticket.margin, Ticket.id).limit(limit).options(selectinload(Ticket.returns))
     return list(session.scalars(query))
 
 

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage.engine.text import prepare
 from triage.service import status
 from triage.service.codes import new_code
+from triage.service.idempotency import earlier
 from triage.service.repeats import RepeatPolicy, link
 from triage.service.workdays import add_working_days
-from triage.storage.schema import Ticket, TicketEvent
+from triage.storage.schema import IdempotencyKey, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from triage.settings import Settings
 
 __all__ = [
+    "Page",
     "add_event",
     "create_ticket",
     "get_by_code",
@@ -70,11 +74,14 @@ def create_ticket(
     tz: str,
     qc_share: float = 0.0,
     repeats: RepeatPolicy | None = None,
+    idempotency: IdempotencyKey | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Store a ticket and its first event, committed before returning (a code collision
     retries with a new code). With ``repeats``, a near-duplicate of a recent open ticket is
-    linked to it in the same transaction."""
+    linked to it in the same transaction. With ``idempotency`` (idempotency.claim), the key
+    is stored with the ticket; if a concurrent request with the same key won, its ticket is
+    returned instead."""
     now = now or datetime.now(UTC)
     routing = {h: prediction[h]["label"] for h in HEADS}
     review = review_fields(prediction, qc_share)
@@ -106,10 +113,18 @@ def create_ticket(
         try:
             if repeats is not None:
                 link(session, ticket, repeats, now)
+            if idempotency is not None:
+                session.flush()
+                idempotency.ticket_id = ticket.id
+                session.add(idempotency)
             session.commit()
             return ticket
         except IntegrityError:
-            session.rollback()  # the code was taken: try another
+            session.rollback()  # the code was taken (try another), or the idempotency key
+            if idempotency is not None:
+                first = earlier(session, idempotency.caller, idempotency.key, idempotency.fingerprint, now)
+                if first is not None:
+                    return first
     raise RuntimeError("could not find a free query code")
 
 
@@ -141,25 +156,73 @@ def add_event(
     return event
 
 
+COUNT_EXACT = 10_000  # matches counted exactly; beyond, PostgreSQL's planner estimates
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the staff listing; ``after`` is the cursor of the next page (None: last);
+    ``total`` is an estimate when ``exact`` is False."""
+
+    rows: list[Ticket]
+    total: int
+    after: int | None
+    exact: bool = True
+
+
+def count_matching(session: Session, conds: list[ColumnElement[bool]]) -> tuple[int, bool]:
+    """How many tickets match, and whether that is exact. Counting a million matches on
+    every page view reads a million index entries; up to COUNT_EXACT the count is exact,
+    beyond it PostgreSQL's planner estimate for the same query is given instead (SQLite,
+    which keeps no estimates, counts them all)."""
+    capped = select(Ticket.id).where(*conds).limit(COUNT_EXACT + 1).subquery()
+    n = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+    if n <= COUNT_EXACT:
+        return n, True
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return int(session.scalar(select(func.count(Ticket.id)).where(*conds)) or 0), True
+    compiled = select(Ticket.id).where(*conds).compile(connection)
+    plan: Any = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return max(COUNT_EXACT + 1, int(plan[0]["Plan"]["Plan Rows"])), False
+
+
 def list_tickets(
-    session: Session, filters: dict[str, Any], page: int, per_page: int, now: datetime | None = None
-) -> tuple[list[Ticket], int]:
+    session: Session,
+    filters: dict[str, Any],
+    page: int,
+    per_page: int,
+    now: datetime | None = None,
+    after: int | None = None,
+) -> Page:
+    """Newest first. ``after`` (a ticket id, the cursor of the previous page) reads the
+    next page straight from the primary key, however deep; ``page`` skips ids first
+    (reading only the primary key) and then loads the page's rows."""
     now = now or datetime.now(UTC)
-    query = select(Ticket)
+    conds: list[ColumnElement[bool]] = []
     for column in ("status", "department", "category"):
         if filters.get(column):
-            query = query.where(getattr(Ticket, column) == filters[column])
+            conds.append(getattr(Ticket, column) == filters[column])
     if filters.get("since"):
-        query = query.where(Ticket.created_at >= filters["since"])
+        conds.append(Ticket.created_at >= filters["since"])
     if filters.get("needs_review") is not None:
-        query = query.where(Ticket.needs_review == filters["needs_review"])
+        conds.append(Ticket.needs_review == filters["needs_review"])
     if filters.get("overdue") is True:
-        query = query.where(Ticket.status != "closed", Ticket.due_at < now)
+        conds += [Ticket.status != "closed", Ticket.due_at < now]
     elif filters.get("overdue") is False:
-        query = query.where((Ticket.status == "closed") | (Ticket.due_at >= now))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Ticket.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    return list(rows), total
+        conds.append((Ticket.status == "closed") | (Ticket.due_at >= now))
+    total, exact = count_matching(session, conds)
+    ids = select(Ticket.id).where(*conds).order_by(Ticket.id.desc())
+    ids = ids.where(Ticket.id < after) if after is not None else ids.offset((page - 1) * per_page)
+    found = list(session.scalars(ids.limit(per_page + 1)))
+    more = len(found) > per_page
+    found = found[:per_page]
+    rows: Iterable[Ticket] = (
+        session.scalars(select(Ticket).where(Ticket.id.in_(found)).order_by(Ticket.id.desc()))
+        if found
+        else []
+    )
+    return Page(list(rows), total, found[-1] if more else None, exact)
 
 
 def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from triage.engine.scoring import char_ngrams
 from triage.engine.text import normalize
 from triage.errors import BadInput
 
@@ -64,16 +68,29 @@ def _parse(raw: dict[str, Any], source: Path) -> Tip:
         raise BadInput(f"Tip {raw.get('id')!r} in {source} is malformed: {exc}.") from exc
 
 
+_SPACES = re.compile(r"\s\s+")
+
+
+def _grams(text: str) -> Counter[str]:
+    return Counter(char_ngrams(_SPACES.sub(" ", text), 1, 2))
+
+
 class TipBook:
-    """All tips, with a small character n-gram TF-IDF index to rank them against a message."""
+    """All tips, with a small character n-gram TF-IDF index to rank them against a message
+    (1-2 grams, sublinear tf, smoothed idf, l2 rows: what scikit-learn's TfidfVectorizer
+    computes, in a few dicts, so a web worker needs no scikit-learn)."""
 
     def __init__(self, tips: list[Tip]) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         self.tips = tips
-        self._vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
-        docs = [normalize(" ".join((t.title, t.answer, *t.keywords, *t.keywords))) for t in tips]
-        self._matrix = self._vectorizer.fit_transform(docs) if tips else None
+        docs = [_grams(normalize(" ".join((t.title, t.answer, *t.keywords, *t.keywords)))) for t in tips]
+        df = Counter(g for doc in docs for g in doc)
+        self._idf = {g: math.log((1 + len(docs)) / (1 + n)) + 1.0 for g, n in df.items()}
+        self._vectors = [self._vector(doc) for doc in docs]
+
+    def _vector(self, grams: Counter[str]) -> dict[str, float]:
+        weights = {g: (1.0 + math.log(n)) * self._idf[g] for g, n in grams.items() if g in self._idf}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {g: w / norm for g, w in weights.items()} if norm else {}
 
     @classmethod
     def load(cls, folder: Path) -> TipBook:
@@ -92,9 +109,9 @@ class TipBook:
     def best(self, category: str, text: str, today: date, k: int = 3) -> list[tuple[Tip, float]]:
         """Up to ``k`` tips of ``category`` valid ``today``, most similar to ``text`` first."""
         rows = [i for i, t in enumerate(self.tips) if t.category == category and t.valid_on(today)]
-        if not rows or self._matrix is None:
+        if not rows:
             return []
-        query = self._vectorizer.transform([normalize(text)])
-        scores = (self._matrix[rows] @ query.T).toarray().ravel()
+        query = self._vector(_grams(normalize(text)))
+        scores = [sum(w * self._vectors[i].get(g, 0.0) for g, w in query.items()) for i in rows]
         ranked = sorted(zip(rows, scores, strict=True), key=lambda rs: (-rs[1], self.tips[rs[0]].id))
         return [(self.tips[i], float(s)) for i, s in ranked[:k]]

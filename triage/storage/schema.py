@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -92,6 +93,23 @@ class Ticket(Base):
     )
     returns: Mapped[list[Return]] = relationship(
         back_populates="ticket", order_by="Return.id", cascade="all, delete-orphan"
+    )
+
+    # The review queue reads only the tickets awaiting a person (triage.service.review).
+    __table_args__ = (
+        Index(
+            "ix_tickets_review_queue",
+            "margin",
+            "id",
+            sqlite_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
+            postgresql_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
+        ),
+        # Every column the summary reads (triage.service.stats): it scans this, not the rows.
+        Index(
+            "ix_tickets_summary",
+            *("created_at", "category", "department", "kind", "channel", "status"),
+            *("needs_review", "review_reason", "due_at", "closed_at"),
+        ),
     )
 
 
@@ -190,4 +208,34 @@ class TicketBand(Base):
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     hash: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_ticket_bands_band_hash", "band", "hash"),)
+    __table_args__ = (Index("ix_ticket_bands_band_hash_ticket", "band", "hash", "ticket_id"),)
+
+
+class PageSession(Base):
+    """A signed-in staff page session. The cookie holds a random token; this row, found by
+    the token's SHA-256, is what makes it valid, so signing out (deleting it) ends the session
+    for every copy of the cookie. The CSRF token of its forms lives here too."""
+
+    __tablename__ = "page_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie token
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` sent with POST /v1/tickets: the same caller sending the same
+    key again within a day gets the ticket the first request made, not a second one."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller: Mapped[str] = mapped_column(String(32))  # "key:<api key id>" or "open"
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request body
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ux_idempotency_keys_caller_key", "caller", "key", unique=True),)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,8 @@ from flask import request
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from triage.settings import Settings, load_settings
+from triage.service.secret_key import secret_key
+from triage.settings import load_settings
 from triage.storage import Database
 from triage.storage.db import database_url, upgrade
 from triage.web import access, apidoc, limits, metrics, problems
@@ -25,17 +25,6 @@ log = logging.getLogger(__name__)
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def _secret_key(conf: Settings) -> str:
-    if conf.secret_key:
-        return conf.secret_key
-    path = Path(conf.instance_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 def _require_json_object() -> None:
     """Invalid JSON or a non-object body is a 400 naming the problem, before validation."""
     if request.method not in JSON_BODY_METHODS or not request.url_rule:
@@ -44,7 +33,10 @@ def _require_json_object() -> None:
         return
     if not request.is_json:
         raise problems.ApiError(415, "Send the body as JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # json.loads on thousands of nested brackets
+        raise problems.ApiError(400, "The body is nested too deeply to be read.") from None
     if data is None:
         raise problems.ApiError(400, "The body is not valid JSON.")
     if not isinstance(data, dict):
@@ -65,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config.update(
         TRIAGE=conf,
         MAX_CONTENT_LENGTH=conf.max_body_bytes,
-        SECRET_KEY=_secret_key(conf),
+        SECRET_KEY=secret_key(conf),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=conf.secure_cookies,

@@ -28,6 +28,7 @@ PUBLIC_PREFIXES = ("openapi.", "swagger.")
 # a key revoked by another process (`triage keys revoke`) is refused within this time.
 KEY_CACHE_SECONDS = 10.0
 KEY_CACHE_SIZE = 1000
+ACTOR_CHARS = 100  # the actor columns of events, corrections and returns are String(100)
 
 
 @dataclass(frozen=True)
@@ -153,4 +154,8 @@ def install(app: Flask) -> None:
 def actor() -> str:
     """Who is acting, for the record: the key's name and prefix, never the secret."""
     key = g.get("key")
-    return f"{key.name} ({key.prefix})" if key is not None else "anonymous"
+    if key is None:
+        return "anonymous"
+    suffix = f" ({key.prefix})"
+    name: str = key.name
+    return name[: ACTOR_CHARS - len(suffix)] + suffix  # a long name is cut, the prefix kept

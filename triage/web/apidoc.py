@@ -35,7 +35,12 @@ ERRORS: dict[int, tuple[str, str, dict[str, Any]]] = {
         "The method is not allowed for the requested URL.",
         {"Allow": {"description": "The methods the path takes.", "schema": {"type": "string"}}},
     ),
-    409: ("The ticket's status does not allow this now.", "A closed ticket cannot be sent back.", {}),
+    409: (
+        "The ticket's status does not allow this now, or an Idempotency-Key was sent again with "
+        "another body.",
+        "A closed ticket cannot be sent back.",
+        {},
+    ),
     413: (
         "The body is larger than TRIAGE_MAX_BODY_BYTES.",
         "The data value transmitted exceeds the capacity limit.",

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from triage.engine.model import TriageModel
+from triage.engine.persist import load_model
+from triage.engine.scoring import ServingModel
 from triage.errors import ModelRefused
-from triage.service.registry import active_version, first_loadable, serving_order
+from triage.service.registry import active_version, first_loadable, serving_order, version_dir
 
 if TYPE_CHECKING:
     from triage.settings import Settings
@@ -28,7 +29,7 @@ class ModelHolder:
     def __init__(self, settings: Settings, sessions: Callable[[], Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.current: TriageModel | None = None
+        self.current: ServingModel | None = None
         self.folder: Path | None = None
         self.refused: set[str] = set()
         self._lock = threading.Lock()
@@ -39,7 +40,7 @@ class ModelHolder:
     def version(self) -> str | None:
         return getattr(self.current, "version_", None)
 
-    def get(self) -> TriageModel:
+    def get(self) -> ServingModel:
         model = self.current
         if model is None:
             raise ModelRefused("No model is loaded.")
@@ -58,11 +59,11 @@ class ModelHolder:
         if model is None:
             raise ModelRefused(f"No model in {self.settings.models_dir} could be loaded.")
 
-    def swap_to(self, folder: Path) -> TriageModel:
+    def swap_to(self, folder: Path) -> ServingModel:
         """Load and warm ``folder`` completely, then publish it in one assignment."""
         with self._lock:
-            model = TriageModel.load(folder)
-            model.route("预热")  # jieba and feature names load now, not inside a request
+            model = load_model(folder)
+            model.route("预热")  # reason names are worked out now, not inside a request
             self.current, self.folder = model, folder
             log.info("serving model %s", model.version_)
             return model
@@ -76,7 +77,7 @@ class ModelHolder:
         if not wanted or wanted == self.version or wanted in self.refused:
             return False
         try:
-            self.swap_to(Path(self.settings.models_dir) / wanted)
+            self.swap_to(version_dir(Path(self.settings.models_dir), wanted))
             return True
         except ModelRefused as exc:
             self.refused.add(wanted)

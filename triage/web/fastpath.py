@@ -77,8 +77,8 @@ class TriageFastPath:
         try:
             data = self.json.loads(raw)
             body = TriageIn.model_validate(data) if isinstance(data, dict) else None
-        except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
-            return None
+        except (ValueError, ValidationError, RecursionError):  # JSONDecodeError and UnicodeDecodeError
+            return None  # too; Flask answers each with its 400 problem
         if body is None:
             return None
         self.holder.watch()  # what Flask's before_request would do first
@@ -87,10 +87,12 @@ class TriageFastPath:
         indented = (compact is None and self.app.debug) or compact is False
         layout: dict[str, Any] = {"indent": 2} if indented else {"separators": (",", ":")}
         try:
-            answer = self.json.dumps(prediction(model, body), **layout)
+            result = prediction(model, body)
+            answer = self.json.dumps(result, **layout)
         except Exception:  # Flask runs it again and answers with its logged 500 problem
             log.debug("fast path failed; Flask answers", exc_info=True)
             return None
+        metrics.record_prediction(result)
         return f"{answer}\n".encode()
 
     def _admitted(self, environ: dict[str, Any]) -> bool:

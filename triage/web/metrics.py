@@ -17,7 +17,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-__all__ = ["count_request", "install", "metrics_response", "record_prediction"]
+__all__ = ["count_request", "count_ticket", "install", "metrics_response", "record_prediction"]
 
 REQUESTS = Counter("triage_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
 LATENCY = Histogram(
@@ -32,6 +32,10 @@ TICKETS = Counter("triage_tickets_created_total", "Tickets created", ["channel"]
 
 def record_prediction(prediction: dict[str, Any]) -> None:
     PREDICTIONS.labels(prediction["category"]["label"], str(prediction["needs_review"]).lower()).inc()
+
+
+def count_ticket(channel: str) -> None:
+    TICKETS.labels(channel).inc()
 
 
 def count_request(endpoint: str, method: str, status: int, started: float | None) -> None:

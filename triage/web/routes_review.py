@@ -7,7 +7,7 @@ from typing import Any
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import review, status
+from triage.service import repeats, review, status
 from triage.service.scoping import check_holds
 from triage.web import ticket_views
 from triage.web.access import access, actor
@@ -35,9 +35,9 @@ bp = APIBlueprint(
 )
 
 
-def queue_item(ticket: Any) -> dict[str, Any]:
+def queue_item(ticket: Any, cluster_sizes: dict[int, int] | None = None) -> dict[str, Any]:
     return {
-        **ticket_views.summary_view(ticket),
+        **ticket_views.summary_view(ticket, cluster_sizes),
         "review_reason": ticket.review_reason,
         "quality_check": ticket.review_reason == "quality_check",
         "uncertain_heads": [h for h in ticket.uncertain_heads.split(",") if h],
@@ -51,7 +51,8 @@ def queue_item(ticket: Any) -> dict[str, Any]:
 def review_queue(query: QueueQuery) -> dict[str, Any]:
     """Tickets needing a person, most uncertain first, with quality-control samples marked."""
     rows = review.queue(db_session(), query.limit, query.head, query.department)
-    return {"items": [queue_item(t) for t in rows]}
+    sizes = repeats.cluster_sizes(db_session(), rows)
+    return {"items": [queue_item(t, sizes) for t in rows]}
 
 
 @bp.post("/tickets/<code>/corrections", responses={201: CorrectionOut, **errors(404, 507)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from flask import Response
@@ -51,4 +52,11 @@ def model_card() -> dict[str, Any]:
     """The active model's card: version, labels, thresholds, cross-validated metrics."""
     holder = models()
     card = read_card(holder.folder) if holder.folder else {}
-    return card
+    return public_card(card)
+
+
+def public_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The card without server paths: data files by name and hash (cards written before
+    they stored names only may hold absolute paths)."""
+    data = [{**f, "file": PurePath(str(f.get("file", ""))).name} for f in card.get("data", [])]
+    return {**card, "data": data} if "data" in card else card

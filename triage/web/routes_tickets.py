@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import repeats, status, workdays
+from triage.service import idempotency, repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
+from triage.settings import Settings
 from triage.storage.schema import Ticket
 from triage.web import ticket_views
 from triage.web.access import access, actor, public
 from triage.web.apidoc import errors, operation_id
 from triage.web.limits import lookup_limit
 from triage.web.lookups import find_ticket
+from triage.web.metrics import count_ticket, record_prediction
 from triage.web.problems import ApiError
 from triage.web.schemas import (
     CodePath,
     EventIn,
+    IntakeHeaders,
     PublicTicket,
     TicketCreated,
     TicketFull,
@@ -42,16 +48,33 @@ bp = APIBlueprint(
 STAFF = ("reviewer", "department")
 
 
-@bp.post("/tickets", responses={201: TicketCreated, **errors(507)}, security=[{"bearer": []}])
+@bp.post("/tickets", responses={201: TicketCreated, **errors(409, 507)}, security=[{"bearer": []}])
 @access("intake", open_setting="open_intake")
-def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
-    """Submit a message: it is routed, stored, and given a query code to follow it by."""
+def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Submit a message: it is routed, stored, and given a query code to follow it by. With an
+    Idempotency-Key, sending the same request again within 24 hours returns the first ticket."""
+    from flask import g
+
     conf = settings()
+    session = db_session()
+    claim = None
+    key = (header.idempotency_key or "").strip()
+    if key:
+        caller = f"key:{g.key.id}" if g.get("key") is not None else "open"
+        print_ = idempotency.fingerprint(body.model_dump())
+        try:
+            first = idempotency.earlier(session, caller, key, print_)
+        except idempotency.KeyReused as exc:
+            raise ApiError(409, str(exc)) from exc
+        if first is not None:
+            log.info("ticket %s sent again with its idempotency key", first.code)
+            return _intake_answer(first, first.prediction, conf), 201, {"Idempotent-Replayed": "true"}
+        claim = idempotency.claim(caller, key, print_)
     prediction = models().get().route({"text": body.text, "title": body.title})
     category = prediction["category"]["label"]
     contact = body.contact.model_dump() if body.contact else {}
     ticket = svc.create_ticket(
-        db_session(),
+        session,
         text=body.text,
         title=body.title,
         channel=body.channel,
@@ -61,13 +84,28 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         tz=conf.timezone,
         qc_share=conf.review_random_share,
         repeats=repeats.RepeatPolicy.from_settings(conf),
+        idempotency=claim,
     )
+    # Committed: from here on nothing may answer "not stored", or the client sends it again.
     log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
-    today = workdays.today_local(conf.timezone)
-    tips = [
-        tip.as_json(department_name(tip.department), score)
-        for tip, score in tipbook().best(category, body.text, today)
-    ]
+    record_prediction(prediction)
+    count_ticket(ticket.channel)
+    return _intake_answer(ticket, prediction, conf), 201, {}
+
+
+def _intake_answer(ticket: Ticket, prediction: dict[str, Any], conf: Settings) -> dict[str, Any]:
+    """The 201 body, from what is in memory; the tips are extras, and if they fail the
+    answer goes without them rather than as an error about a ticket that is stored."""
+    category = prediction["category"]["label"]
+    try:
+        today = workdays.today_local(conf.timezone)
+        tips = [
+            tip.as_json(department_name(tip.department), score)
+            for tip, score in tipbook().best(category, ticket.text, today)
+        ]
+    except Exception:  # logged; the ticket is stored and its code must reach the submitter
+        log.exception("ticket %s stored; its tips could not be made", ticket.code)
+        tips = []
     return {
         "code": ticket.code,
         "status": ticket.status,
@@ -75,8 +113,21 @@ def create_ticket(body: TicketIn) -> tuple[dict[str, Any], int]:
         "tips": tips,
         "due_at": ticket.due_at.isoformat(),
         "lookup_url": url_for("tickets.lookup_ticket", code=ticket.code, _external=False),
-        **repeats.intake_fields(db_session(), ticket),
-    }, 201
+        **repeats.intake_fields(ticket),
+    }
+
+
+def local_time(value: datetime, tz: str, field: str) -> datetime:
+    """A query time in UTC; one written without an offset (2026-11-01) is read in the
+    service's time zone. A time UTC cannot hold (year 9999 west of Greenwich) is a 400."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(
+            400, f"{field} is out of range.", errors=[{"field": field, "message": "out of range"}]
+        ) from None
 
 
 @bp.get("/tickets/<code>", responses={200: PublicTicket, **errors(404, 429)})
@@ -95,21 +146,41 @@ def _visible(ticket: Ticket) -> Ticket:
     return ticket
 
 
+def cursor(text: str | None) -> int | None:
+    """The id a ``next_cursor`` carries (TicketQuery leaves it to the route, see there)."""
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise ApiError(
+            400,
+            "cursor is not a next_cursor this listing gave.",
+            errors=[{"field": "cursor", "message": "not a cursor"}],
+        )
+    return int(text)
+
+
 @bp.get("/tickets", security=[{"bearer": []}], responses={200: TicketList})
 @access(*STAFF)
 def list_tickets(query: TicketQuery) -> dict[str, Any]:
-    """Staff listing with filters, newest first, paged."""
-    from flask import g
+    """Staff listing with filters, newest first, paged: follow ``next_cursor`` (as
+    ``cursor``) for the next page at any depth, or ask for a ``page`` number."""
+    from flask import g, request
 
     filters = query.model_dump()
     filters["department"] = department_filter(g.key, query.department)
+    if query.since is not None:
+        filters["since"] = local_time(query.since, settings().timezone, "since")
     per_page = query.per_page or settings().page_size
-    rows, total = svc.list_tickets(db_session(), filters, query.page, per_page)
+    after = cursor(request.args.get("cursor"))
+    found = svc.list_tickets(db_session(), filters, query.page, per_page, after=after)
+    sizes = repeats.cluster_sizes(db_session(), found.rows)
     return {
-        "items": [ticket_views.summary_view(t) for t in rows],
+        "items": [ticket_views.summary_view(t, sizes) for t in found.rows],
         "page": query.page,
         "per_page": per_page,
-        "total": total,
+        "total": found.total,
+        "total_exact": found.exact,
+        "next_cursor": str(found.after) if found.after is not None else None,
     }
 
 

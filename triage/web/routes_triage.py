@@ -8,12 +8,13 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from triage.web.access import access
 from triage.web.apidoc import operation_id
+from triage.web.metrics import record_prediction
 from triage.web.problems import ApiError
 from triage.web.schemas import BatchIn, BatchOut, PredictionOut, TriageIn
 from triage.web.state import models, settings
 
 if TYPE_CHECKING:
-    from triage.engine.model import TriageModel
+    from triage.engine.scoring import ServingModel
 
 bp = APIBlueprint(
     "triage",
@@ -29,10 +30,12 @@ bp = APIBlueprint(
 @access("intake", open_setting="open_intake")
 def triage_one(body: TriageIn) -> dict[str, Any]:
     """Route one message: category, department and kind with confidence and reasons."""
-    return prediction(models().get(), body)
+    result = prediction(models().get(), body)
+    record_prediction(result)
+    return result
 
 
-def prediction(model: TriageModel, body: TriageIn) -> dict[str, Any]:
+def prediction(model: ServingModel, body: TriageIn) -> dict[str, Any]:
     """The answer to POST /v1/triage; the fast path (fastpath.py) gives the same one."""
     return model.route({"text": body.text, "title": body.title})
 
@@ -49,4 +52,6 @@ def triage_batch(body: BatchIn) -> dict[str, Any]:
             errors=[{"field": "items", "message": f"at most {limit} items"}],
         )
     results = models().get().route_many([{"text": i.text, "title": i.title} for i in body.items])
+    for result in results:
+        record_prediction(result)
     return {"items": [{"id": i.id, **r} for i, r in zip(body.items, results, strict=True)]}

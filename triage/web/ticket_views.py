@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from triage.service import status
-from triage.service.repeats import cluster_view
+from triage.service.repeats import cluster_view, repeat_of
 from triage.service.tickets import is_overdue
 from triage.storage.schema import Ticket
 
@@ -28,8 +28,9 @@ def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
     }
 
 
-def summary_view(ticket: Ticket) -> dict[str, Any]:
-    """A row of a staff listing: routing and state, text masked."""
+def summary_view(ticket: Ticket, cluster_sizes: dict[int, int] | None = None) -> dict[str, Any]:
+    """A row of a staff listing: routing and state, text masked. ``cluster_sizes``: the
+    page's repeat clusters counted at once (repeats.cluster_sizes)."""
     return {
         "code": ticket.code,
         "created_at": ticket.created_at.isoformat(),
@@ -43,7 +44,7 @@ def summary_view(ticket: Ticket) -> dict[str, Any]:
         "due_at": ticket.due_at.isoformat(),
         "overdue": is_overdue(ticket),
         "excerpt": ticket.text_masked[:120],
-        "cluster": cluster_view(ticket),
+        "cluster": cluster_view(ticket, cluster_sizes),
     }
 
 
@@ -62,6 +63,7 @@ def full_view(ticket: Ticket) -> dict[str, Any]:
         "prediction": ticket.prediction,
         "model_version": ticket.model_version,
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "repeat_of": repeat_of(ticket),
         "review_reason": ticket.review_reason,
         "reviewed_at": ticket.reviewed_at.isoformat() if ticket.reviewed_at else None,
         "corrections": [

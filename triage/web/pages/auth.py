@@ -1,7 +1,9 @@
 """Signing in to the staff pages with an API key, and the CSRF token of their forms.
 
-The session (Flask's signed cookie) holds the key's id, prefix and role, never the secret;
-the key is looked up again on every request, so revoking it ends the session at once."""
+The cookie (Flask's signed session) holds only a random session token, never the key; the
+session itself is a database row (triage.service.page_sessions), looked up on every request,
+so signing out or revoking the key ends it for every copy of the cookie. A signed-in form's
+CSRF token is the row's, not the cookie's."""
 
 from __future__ import annotations
 
@@ -25,11 +27,12 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from triage.service import page_sessions
 from triage.service.keys import find_key
-from triage.storage.schema import ApiKey
+from triage.storage.schema import ApiKey, PageSession
 from triage.web.access import public
 from triage.web.pages.blueprint import bp, error_page
-from triage.web.state import db_session
+from triage.web.state import db_session, settings
 
 __all__ = ["csrf_token", "signed_in"]
 
@@ -39,7 +42,11 @@ MAX_KEY_LENGTH = 200
 
 
 def csrf_token() -> str:
-    """One random token per session, sent back with every form."""
+    """The signed-in session's token; before sign-in, one kept in the cookie (it guards the
+    sign-in form only)."""
+    row = _page_session()
+    if row is not None:
+        return row.csrf
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
@@ -50,10 +57,21 @@ def csrf_token() -> str:
 def _check_csrf() -> None:
     if request.method != "POST":
         return
-    sent, expected = request.form.get("csrf_token", ""), session.get("csrf", "")
+    row = _page_session()
+    sent, expected = request.form.get("csrf_token", ""), row.csrf if row else session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         log.warning("page POST refused: missing or wrong CSRF token (%s)", request.path)
         abort(400)
+
+
+def _page_session() -> PageSession | None:
+    """This request's live server-side session, looked up once per request."""
+    if "page_session" not in g:
+        token = session.get("sid")
+        hours = float(settings().session_hours)
+        g.page_session = page_sessions.find(db_session(), token, hours) if token else None
+    found: PageSession | None = g.page_session
+    return found
 
 
 @bp.context_processor
@@ -62,26 +80,14 @@ def _template_context() -> dict[str, Any]:
 
 
 def current_key() -> ApiKey | None:
-    """The signed-in key if it is still valid; a revoked or changed key ends the session."""
-    key_id = session.get("key_id")
-    if key_id is None:
+    """The signed-in key if its session is still live; an ended, expired or revoked one is
+    forgotten (the cookie too)."""
+    row = _page_session()
+    if row is None:
+        if session.pop("sid", None) is not None:
+            flash("登录已失效（已退出、超时或密钥已吊销），请重新登录。", "error")
         return None
-    row = db_session().get(ApiKey, key_id)
-    if (
-        row is None
-        or row.revoked_at is not None
-        or row.prefix != session.get("key_prefix")
-        or row.role != session.get("key_role")
-    ):
-        _forget()
-        flash("登录已失效（密钥已吊销或变更），请重新登录。", "error")
-        return None
-    return row
-
-
-def _forget() -> None:
-    for field in ("key_id", "key_prefix", "key_role"):
-        session.pop(field, None)
+    return db_session().get(ApiKey, row.key_id)
 
 
 def home_for(role: str) -> str:
@@ -136,9 +142,13 @@ def sign_in_post() -> Any:
     elif key.role not in SIGN_IN_ROLES:
         message, status = "录入密钥不能登录工作台，请使用复核员、部门或管理员密钥。", 403
     else:
+        old = session.get("sid")
+        if old:
+            page_sessions.end(db_session(), old)
         session.clear()  # a fresh session, and a fresh CSRF token, for the new identity
-        session.update(key_id=key.id, key_prefix=key.prefix, key_role=key.role)
-        session.permanent = True  # expires after TRIAGE_SESSION_HOURS without a request
+        session["sid"] = page_sessions.start(db_session(), key)
+        session.permanent = True  # the cookie goes too; the row decides (TRIAGE_SESSION_HOURS)
+        g.pop("page_session", None)
         log.info("page sign-in: %s (%s) as %s", key.name, key.prefix, key.role)
         return redirect(target or home_for(key.role))
     return render_template("pages/sign_in.html", next=target, error=message), status
@@ -147,6 +157,9 @@ def sign_in_post() -> Any:
 @bp.post("/sign-out")
 @public
 def sign_out() -> Response:
+    token = session.get("sid")
+    if token:
+        page_sessions.end(db_session(), token)  # every copy of the cookie stops working now
     session.clear()
     flash("已退出登录。", "info")
     return redirect(url_for("pages.sign_in"))

@@ -3,37 +3,39 @@
 
 from __future__ import annotations
 
-import tempfile
+import functools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, g, render_template, request
+from flask import g, render_template, request
+from markupsafe import Markup
 from sqlalchemy import select
 
 from triage.engine.text import mask
 from triage.service import hotspots, stats
+from triage.service.report import department_load
 from triage.service.scoping import department_filter
 from triage.service.workdays import day_start, today_local
 from triage.storage.schema import Ticket
 from triage.web.lookups import known_labels
+from triage.web.pages import charts
 from triage.web.pages.auth import signed_in
-from triage.web.pages.blueprint import bp, error_page
-from triage.web.pages.present import label_options, masked_body
+from triage.web.pages.blueprint import bp
+from triage.web.pages.present import label_name, label_options, masked_body
 from triage.web.state import db_session, settings
 
 VIEWERS = ("reviewer", "department")  # and admin
 PERIODS = (7, 30, 90)
 HOTSPOT_WINDOW, HOTSPOT_BASELINE = timedelta(days=7), timedelta(days=28)
-CHARTS = {  # drawn by triage.service.report, the same charts as `triage report`
+CHARTS = {  # drawn in the page as SVG (triage.web.pages.charts)
     "volume": "每日工单量（按类别）",
     "departments": "各部门负荷与超期（未办结、超期按当前）",
     "confusion_category": "类别：模型判断与复核结论",
     "confusion_department": "承办部门：模型判断与复核结论",
     "confusion_kind": "诉求类型：模型判断与复核结论",
 }
-CHART_MAX_AGE = 60  # seconds: a dashboard reloaded at once reuses its charts
 
 
 def scope() -> dict[str, Any]:
@@ -87,36 +89,34 @@ def dashboard() -> str:
         examples=_examples(codes),
         departments=departments,
         charts=CHARTS,
+        svgs=_charts(where, first),
     )
 
 
-@bp.get("/dashboard/charts/<name>.png")
-@signed_in(*VIEWERS)
-def chart(name: str) -> Any:
-    if name not in CHARTS:
-        return error_page(404)
-    response = Response(_draw(name, scope()), mimetype="image/png")
-    response.headers["Cache-Control"] = f"private, max-age={CHART_MAX_AGE}"
-    return response
-
-
-def _draw(name: str, where: dict[str, Any]) -> bytes:
-    from triage.service import report  # matplotlib only when a chart is asked for
-
+def _charts(where: dict[str, Any], first: date) -> dict[str, Markup]:
+    """Every chart of the period, as inline SVG with the taxonomy's Chinese names."""
     session, now = db_session(), datetime.now(UTC)
-    first = first_day(where)
     conds = stats.scope(day_start(first, settings().timezone), None, where["department"])
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{name}.png"
-        if name == "volume":
-            zone = ZoneInfo(settings().timezone)
-            rows = session.execute(select(Ticket.created_at, Ticket.category).where(*conds))
-            days = [first + timedelta(days=i) for i in range(where["days"])]
-            report.volume_chart([(at.astimezone(zone).date(), c) for at, c in rows], days, path)
-        elif name == "departments":
-            report.department_chart(report.department_load(session, conds, now), path)
-        else:
-            head = name.removeprefix("confusion_")
-            verdicts = stats.latest_corrections(session, conds)
-            report.confusion_chart(head, verdicts, stats.live_accuracy(verdicts)[head], path)
-        return path.read_bytes()
+    zone = ZoneInfo(settings().timezone)
+    rows = session.execute(select(Ticket.created_at, Ticket.category).where(*conds))
+    days = [first + timedelta(days=i) for i in range(where["days"])]
+    out = {
+        "volume": charts.volume_svg(
+            [(at.astimezone(zone).date(), c) for at, c in rows],
+            days,
+            lambda label: label_name("category", label),
+            CHARTS["volume"],
+        ),
+        "departments": charts.departments_svg(
+            department_load(session, conds, now),
+            lambda label: label_name("department", label),
+            CHARTS["departments"],
+        ),
+    }
+    verdicts = stats.latest_corrections(session, conds)
+    for head in stats.HEADS:
+        pairs = [(v["predicted"].get(head) or "?", v["verified"][head]) for v in verdicts]
+        out[f"confusion_{head}"] = charts.confusion_svg(
+            pairs, functools.partial(label_name, head), CHARTS[f"confusion_{head}"]
+        )
+    return out
