@@ -30,12 +30,14 @@ browser:
 test: setup browser
 	$(BIN)/ruff check triage tests training benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check triage tests training benchmarks
 	$(BIN)/ruff format --check triage tests training benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

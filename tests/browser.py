@@ -65,20 +65,16 @@ def serving(app: Any) -> Iterator[str]:
         server.server_close()
 
 
-def make_app(tmp: Path, model_dir: Path, **extra: Any) -> Any:
-    """An app on a SQLite file of its own (the browser tests run on SQLite only)."""
-    from triage.web import create_app
-
-    return create_app(
-        {
-            "database_url": f"sqlite:///{tmp / 'pages.db'}",
-            "model": str(model_dir),
-            "models_dir": str(tmp / "models"),
-            "instance_dir": str(tmp / "instance"),
-            "secret_key": "test-secret-key-of-32-characters",
-            **extra,
-        }
-    )
+def page_config(tmp: Path, model_dir: Path, **extra: Any) -> dict[str, Any]:
+    """Settings for an app on a SQLite file of its own (the browser tests run on SQLite only)."""
+    return {
+        "database_url": f"sqlite:///{tmp / 'pages.db'}",
+        "model": str(model_dir),
+        "models_dir": str(tmp / "models"),
+        "instance_dir": str(tmp / "instance"),
+        "secret_key": "test-secret-key-of-32-characters",
+        **extra,
+    }
 
 
 def new_key(app: Any, role: str, department: str | None = None, name: str = "复核员甲") -> str:

@@ -1,13 +1,17 @@
-"""Shared fixtures: settings pointing at temporary folders and a tiny model built once."""
+"""Shared fixtures: settings pointing at temporary folders, a tiny model built once, and the
+app (one per test, on SQLite and on PostgreSQL, disposed of afterwards)."""
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from paths import PROJECT_ROOT
+from seeding import pg_schema
+from serving import built_app
 
 from triage.engine.training import build_model
 from triage.settings import Settings, load_settings
@@ -69,8 +73,6 @@ def tiny_model_dir(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 # -- service fixtures: every storage/API test runs on SQLite and on PostgreSQL ----------
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path):
@@ -78,9 +80,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    from benchmarks.harness import pg_schema
-
-    with pg_schema(PG_URL, prefix="t") as url:
+    with pg_schema() as url:
         yield url
 
 
@@ -95,13 +95,21 @@ def app_config(database_url: str, tiny_model_dir: Path, tmp_path: Path) -> dict:
 
 
 @pytest.fixture()
-def app(app_config: dict):
-    from triage.web import create_app
+def make_app():
+    """Build apps, all disposed of at teardown: make_app(config); make_app() reads the
+    settings from the environment alone."""
+    with ExitStack() as stack:
+        yield lambda config=None: stack.enter_context(built_app(config))
 
-    application = create_app(app_config)
+
+@pytest.fixture()
+def app(make_app, app_config: dict, request: pytest.FixtureRequest):
+    """The app on app_config. A test changes settings with a marker:
+    ``@pytest.mark.app_settings(open_intake=True)``."""
+    marker = request.node.get_closest_marker("app_settings")
+    application = make_app({**app_config, **(marker.kwargs if marker else {})})
     application.config["TESTING"] = True
-    yield application
-    application.extensions["triage.db"].dispose()
+    return application
 
 
 @pytest.fixture()

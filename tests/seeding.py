@@ -1,9 +1,13 @@
-"""Tickets written straight into a database, for tests of what is computed over many."""
+"""Test data: real texts, throwaway PostgreSQL schemas, and tickets written straight into a
+database for tests of what is computed over many."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import random
+import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -17,6 +21,34 @@ from triage.storage.db import migrated_session
 from triage.storage.schema import Ticket
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def texts(limit: int | None = None, seed: int = 0) -> list[str]:
+    """Real, varied messages from data/messages (shuffled, so lengths and topics mix)."""
+    out: list[str] = []
+    for path in sorted((PROJECT_ROOT / "data" / "messages").glob("*.csv")):
+        with open(path, encoding="utf-8") as fh:
+            out.extend(r["text"] for r in csv.DictReader(fh) if r.get("text", "").strip())
+    random.Random(seed).shuffle(out)
+    return out[:limit] if limit else out
+
+
+@contextlib.contextmanager
+def pg_schema(base_url: str = PG_URL, prefix: str = "t") -> Iterator[str]:
+    """A throwaway schema on the PostgreSQL server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"{prefix}_{secrets.token_hex(5)}"
+    engine = sa.create_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def session_at(url: str):

@@ -6,10 +6,9 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from seeding import NOW, session_at, ticket
+from seeding import NOW, session_at, texts, ticket
 from sqlalchemy import text
 
-from benchmarks.harness import texts
 from triage.service import hotspots, stats
 from triage.service import tickets as svc
 from triage.storage.schema import Correction, Return, Ticket

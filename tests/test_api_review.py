@@ -47,22 +47,12 @@ def test_unsure_tickets_queue_most_uncertain_first(client, intake, reviewer):
     assert all(not i["quality_check"] for i in uncertain)
 
 
-def test_a_share_of_confident_tickets_is_sampled_for_quality_control(app_config):
-    from triage.web import create_app
-
-    app = create_app({**app_config, "open_intake": True, "review_random_share": 1.0})
-    client = app.test_client()
+@pytest.mark.app_settings(open_intake=True, review_random_share=1.0)
+def test_a_share_of_confident_tickets_is_sampled_for_quality_control(client, make_key):
     code = client.post("/v1/tickets", json={"text": "营业执照"}).get_json()["code"]
-    from triage.service.keys import create_key
-
-    with app.app_context():
-        session = app.extensions["triage.db"].session()
-        _, secret = create_key(session, "reviewer", "r")
-        session.close()
-    items = queue(client, {"Authorization": f"Bearer {secret}"})
+    items = queue(client, make_key("reviewer"))
     assert [i["code"] for i in items] == [code]
     assert items[0]["review_reason"] in ("uncertain", "quality_check")
-    app.extensions["triage.db"].dispose()
 
 
 def test_corrections_append_and_routing_follows_the_latest(client, intake, reviewer):

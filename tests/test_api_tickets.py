@@ -58,18 +58,15 @@ def test_lookup_errors(client):
     assert r.status_code == 400 and "check character" in r.get_json()["detail"]
 
 
-def test_lookups_are_rate_limited_per_client(app_config):
+@pytest.mark.app_settings(lookup_rate_limit="3 per minute")
+def test_lookups_are_rate_limited_per_client(client):
     from triage.service.codes import new_code
-    from triage.web import create_app
 
-    app = create_app({**app_config, "lookup_rate_limit": "3 per minute"})
-    client = app.test_client()
     statuses = [client.get(f"/v1/tickets/{new_code()}").status_code for _ in range(5)]
     assert statuses[:3] == [404, 404, 404]
     assert statuses[3:] == [429, 429]
     r = client.get(f"/v1/tickets/{new_code()}")
     assert r.get_json()["status"] == 429 and "Retry-After" in r.headers
-    app.extensions["triage.db"].dispose()
 
 
 def test_status_moves_through_the_legal_transitions(client, intake, make_key):
@@ -173,37 +170,31 @@ def test_department_keys_see_only_their_own_tickets(client, intake, make_key):
     assert client.get("/v1/tickets", headers=mine).get_json()["total"] == 1
 
 
-def test_due_date_follows_the_category_time_limit(app_config):
+ONE_DAY_EACH = ",".join(
+    f"{c}=1"
+    for c in (
+        "queue_waiting",
+        "appointment",
+        "other",
+        "company_registration",
+        "company_change",
+        "company_deregistration",
+        "food_license",
+        "tax",
+        "data_sharing",
+        "online_application",
+        "service_guide",
+        "progress_inquiry",
+        "social_security",
+        "construction_permit",
+    )
+)
+
+
+@pytest.mark.app_settings(open_intake=True, time_limits=ONE_DAY_EACH)
+def test_due_date_follows_the_category_time_limit(client):
     from datetime import datetime
 
-    from triage.web import create_app
-
-    app = create_app(
-        {
-            **app_config,
-            "open_intake": True,
-            "time_limits": ",".join(
-                f"{c}=1"
-                for c in (
-                    "queue_waiting",
-                    "appointment",
-                    "other",
-                    "company_registration",
-                    "company_change",
-                    "company_deregistration",
-                    "food_license",
-                    "tax",
-                    "data_sharing",
-                    "online_application",
-                    "service_guide",
-                    "progress_inquiry",
-                    "social_security",
-                    "construction_permit",
-                )
-            ),
-        }
-    )
-    body = app.test_client().post("/v1/tickets", json={"text": TEXT}).get_json()
+    body = client.post("/v1/tickets", json={"text": TEXT}).get_json()
     due = datetime.fromisoformat(body["due_at"])
     assert (due - datetime.now(due.tzinfo)).days <= 4  # one working day, at most a long weekend
-    app.extensions["triage.db"].dispose()

@@ -94,11 +94,7 @@ def test_unknown_path_gets_problem_404(client):
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
 
 
-def test_open_intake_setting_opens_triage(app_config):
-    from triage.web import create_app
-
-    app = create_app({**app_config, "open_intake": True})
-    client = app.test_client()
+@pytest.mark.app_settings(open_intake=True)
+def test_open_intake_setting_opens_triage(client):
     assert client.post("/v1/triage", json={"text": TEXT}).status_code == 200
     assert client.get("/v1/tickets").status_code == 401  # staff routes stay closed
-    app.extensions["triage.db"].dispose()

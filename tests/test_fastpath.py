@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from benchmarks.harness import texts
+from seeding import texts
 
 
 @pytest.fixture()
@@ -75,15 +74,11 @@ def test_debug_mode_answers_are_laid_out_as_flask_lays_them_out(app, client, mak
     assert fastpath(app).served == 1
 
 
-def test_open_intake_needs_no_key(app_config):
-    from triage.web import create_app
-
-    app = create_app({**app_config, "open_intake": True})
-    client = app.test_client()
+@pytest.mark.app_settings(open_intake=True)
+def test_open_intake_needs_no_key(app, client):
     fast, slow = both(app, client, json={"text": "排队等了两个小时"})
     assert fast == slow and fast[0] == 200
     assert fastpath(app).served == 1
-    app.extensions["triage.db"].dispose()
 
 
 @pytest.mark.parametrize(
@@ -120,15 +115,11 @@ def test_a_key_of_the_wrong_role_gets_flasks_403(app, client, make_key):
     assert fastpath(app).served == 0
 
 
-def test_a_body_over_the_limit_gets_flasks_413(app_config):
-    from triage.web import create_app
-
-    app = create_app({**app_config, "open_intake": True, "max_body_bytes": 200})
-    client = app.test_client()
+@pytest.mark.app_settings(open_intake=True, max_body_bytes=200)
+def test_a_body_over_the_limit_gets_flasks_413(app, client):
     fast, slow = both(app, client, json={"text": "排队" * 200})
     assert fast == slow and fast[0] == 413
     assert fastpath(app).served == 0
-    app.extensions["triage.db"].dispose()
 
 
 def test_a_revoked_key_is_refused_at_once(app, client, make_key):

@@ -9,11 +9,12 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from seeding import pg_schema
 
 from benchmarks.fault_kill import drill
-from benchmarks.harness import pg_schema
 
 
+@pytest.mark.slow  # gunicorn, killed mid-burst
 @pytest.mark.parametrize("fault", ["worker", "server"])
 def test_kill_9_mid_burst_loses_no_acknowledged_ticket(fault, tiny_model_dir, tmp_path):
     result = drill({"TRIAGE_MODEL": str(tiny_model_dir), "TRIAGE_INSTANCE_DIR": str(tmp_path)}, fault, 60, 4)
@@ -21,6 +22,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_ticket(fault, tiny_model_dir, tm
     assert result["acknowledged"] >= 20 and result["stored"] >= result["acknowledged"]
 
 
+@pytest.mark.slow  # gunicorn, killed mid-burst
 def test_kill_9_of_a_worker_on_postgresql(tiny_model_dir, tmp_path):
     with pg_schema() as url:
         env = {"TRIAGE_MODEL": str(tiny_model_dir), "TRIAGE_INSTANCE_DIR": str(tmp_path)}
@@ -80,14 +82,13 @@ class Proxy:
                     s.shutdown(socket.SHUT_RDWR)
 
 
-def test_postgresql_outage_gives_503_and_the_service_recovers_by_itself(tiny_model_dir, tmp_path):
+def test_postgresql_outage_gives_503_and_the_service_recovers_by_itself(make_app, tiny_model_dir, tmp_path):
     from triage.service.keys import create_key
-    from triage.web import create_app
 
     proxy = Proxy(("127.0.0.1", 5432))
     proxy.up()
     with pg_schema() as url:
-        app = create_app(
+        app = make_app(
             {
                 "database_url": url.replace(":5432/", f":{proxy.port}/"),
                 "model": str(tiny_model_dir),
@@ -113,15 +114,14 @@ def test_postgresql_outage_gives_503_and_the_service_recovers_by_itself(tiny_mod
             assert client.get("/readyz").status_code == 200  # no restart: stale connections are replaced
             assert client.post("/v1/tickets", json={"text": "恢复了"}, headers=headers).status_code == 201
         finally:
-            app.extensions["triage.db"].dispose()
+            app.extensions["triage.db"].dispose()  # before its schema is dropped
             proxy.down()
 
 
 @pytest.fixture()
-def sqlite_app(tiny_model_dir, tmp_path):
-    """An app on a SQLite file with one ticket; returns (make_app, headers, db path)."""
+def sqlite_app(make_app, tiny_model_dir, tmp_path):
+    """An app on a SQLite file with one ticket; returns (app_on(url), headers, db path)."""
     from triage.service.keys import create_key
-    from triage.web import create_app
 
     db = tmp_path / "triage.db"
     conf = {
@@ -129,14 +129,11 @@ def sqlite_app(tiny_model_dir, tmp_path):
         "instance_dir": str(tmp_path),
         "secret_key": "test-secret-key-of-32-characters",
     }
-    apps = []
 
-    def make_app(url: str):
-        app = create_app({**conf, "database_url": url})
-        apps.append(app)
-        return app
+    def app_on(url: str):
+        return make_app({**conf, "database_url": url})
 
-    app = make_app(f"sqlite:///{db}")
+    app = app_on(f"sqlite:///{db}")
     session = app.extensions["triage.db"].session()
     _, secret = create_key(session, "intake", "t")
     session.close()
@@ -144,9 +141,7 @@ def sqlite_app(tiny_model_dir, tmp_path):
     assert (
         app.test_client().post("/v1/tickets", json={"text": "排队太久"}, headers=headers).status_code == 201
     )
-    yield make_app, headers, db
-    for a in apps:
-        a.extensions["triage.db"].dispose()
+    return app_on, headers, db
 
 
 def tickets_in(db) -> int:
@@ -158,8 +153,8 @@ def tickets_in(db) -> int:
 
 
 def test_a_full_disk_gives_507_and_stores_nothing(sqlite_app):
-    make_app, headers, db = sqlite_app
-    app = make_app(f"sqlite:///{db}")
+    app_on, headers, db = sqlite_app
+    app = app_on(f"sqlite:///{db}")
     engine = app.extensions["triage.db"].engine
 
     @sa.event.listens_for(engine, "connect")
@@ -175,8 +170,8 @@ def test_a_full_disk_gives_507_and_stores_nothing(sqlite_app):
 
 
 def test_a_read_only_database_gives_503_and_lookups_still_work(sqlite_app):
-    make_app, headers, db = sqlite_app
-    app = make_app(f"sqlite:///file:{db}?mode=ro&uri=true")
+    app_on, headers, db = sqlite_app
+    app = app_on(f"sqlite:///file:{db}?mode=ro&uri=true")
     client = app.test_client()
     r = client.post("/v1/tickets", json={"text": "只读"}, headers=headers)
     assert r.status_code == 503 and "read-only" in r.get_json()["detail"]

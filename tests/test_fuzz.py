@@ -12,15 +12,16 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests
+
 EXAMPLES = 20  # per operation and mode, fixed seed: the whole file takes well under a minute
 
 
 @pytest.fixture()
-def fuzz_app(tiny_model_dir, tmp_path):
+def fuzz_app(make_app, tiny_model_dir, tmp_path):
     from triage.service.keys import create_key
-    from triage.web import create_app
 
-    app = create_app(
+    app = make_app(
         {
             "database_url": f"sqlite:///{tmp_path / 'fuzz.db'}",
             "model": str(tiny_model_dir),
@@ -37,8 +38,7 @@ def fuzz_app(tiny_model_dir, tmp_path):
     # A few tickets, so listings and the review queue answer with items to check, not [] only.
     for text in ("有个事情想咨询一下，谢谢", "营业执照地址变更要带什么材料", "社保卡丢了怎么补办"):
         assert app.test_client().post("/v1/tickets", json={"text": text}, headers=headers).status_code == 201
-    yield app, headers
-    app.extensions["triage.db"].dispose()
+    return app, headers
 
 
 def run_operation(operation, mode: GenerationMode, headers: dict[str, str]) -> None:

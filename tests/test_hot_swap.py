@@ -10,9 +10,12 @@ import time
 import urllib.error
 import urllib.request
 
-from test_serve import free_port
+import pytest
+from serving import free_port
 
 from triage.cli import main
+
+pytestmark = pytest.mark.slow  # gunicorn, training and a promotion
 
 
 def test_requests_across_a_swap_all_succeed(tiny_model_dir, tiny_csv, tmp_path, monkeypatch):

@@ -80,11 +80,10 @@ def train_worse(project: Path) -> Path:
     return worse_dir
 
 
-def test_the_review_loop_end_to_end(project, capsys):
-    from triage.web import create_app
-
+@pytest.mark.slow  # trains and retrains models
+def test_the_review_loop_end_to_end(project, make_app, capsys):
     assert main(["train"]) == 0
-    app = create_app()
+    app = make_app()
     holder = app.extensions["triage.models"]
     client = app.test_client()
     reviewer = key(app, "reviewer")
@@ -138,15 +137,14 @@ def test_the_review_loop_end_to_end(project, capsys):
     assert holder.refresh() and holder.version == first
     again = client.post("/v1/triage", json={"text": text}).get_json()["category"]
     assert again.get("suggested", again["label"]) == old_label
-    app.extensions["triage.db"].dispose()
 
 
-def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, capsys):
+@pytest.mark.slow  # trains and retrains models
+def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, make_app, capsys):
     from triage.service.registry import record
-    from triage.web import create_app
 
     assert main(["train"]) == 0
-    app = create_app()
+    app = make_app()
     holder = app.extensions["triage.models"]
     serving = holder.version
     broken = project / "models" / "99999999-999999-bad"
@@ -163,15 +161,14 @@ def test_a_model_that_fails_to_load_is_refused_and_the_old_one_serves(project, c
     assert holder.refresh() is False
     assert holder.version == serving
     assert app.test_client().post("/v1/triage", json={"text": VAGUE[0]}).status_code == 200
-    app.extensions["triage.db"].dispose()
 
 
-def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(project, capsys):
+@pytest.mark.slow  # trains and retrains models
+def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(project, make_app, capsys):
     from triage.engine.persist import load_model, read_card, save_model
-    from triage.web import create_app
 
     assert main(["train"]) == 0
-    app = create_app()
+    app = make_app()
     first = active(app)
     models = project / "models"
     # Good versions of the same quality as the first: re-saved copies under new names.
@@ -189,9 +186,8 @@ def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(proje
         artifact.write_bytes(artifact.read_bytes()[:1000])
 
     truncate(damaged)  # after its promotion
-    restarted = create_app()  # a worker starting now serves the newest earlier version that loads
+    restarted = make_app()  # a worker starting now serves the newest earlier version that loads
     assert restarted.extensions["triage.models"].version == first
-    restarted.extensions["triage.db"].dispose()
     capsys.readouterr()
 
     # A worse candidate is still refused, judged against the fallback.
@@ -225,7 +221,6 @@ def test_with_the_active_model_damaged_the_gate_compares_with_the_fallback(proje
     assert "nothing to compare with" in err and "gate PASSED" in err
     assert f"{first} cannot be loaded" in err
     assert active(app) == also_same
-    app.extensions["triage.db"].dispose()
 
 
 def test_settings_see_the_project(project):

@@ -5,20 +5,23 @@ import csv
 import re
 
 import pytest
-from browser import VIEWPORT, chromium, make_app, new_key, serving, sign_in
+from browser import VIEWPORT, chromium, new_key, page_config, serving, sign_in
 from page_data import seed
 from paths import PROJECT_ROOT
+from serving import built_app
+
+pytestmark = pytest.mark.slow  # Chromium
 
 PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir, tmp_path_factory):
-    app = make_app(tmp_path_factory.mktemp("pages"), tiny_model_dir, review_random_share=1.0)
-    seed(app, days=21, per_day=2, extra=10)  # history enough for a hotspot on the dashboard
-    with serving(app) as base:
-        yield base, app
-    app.extensions["triage.db"].dispose()
+    config = page_config(tmp_path_factory.mktemp("pages"), tiny_model_dir, review_random_share=1.0)
+    with built_app(config) as app:
+        seed(app, days=21, per_day=2, extra=10)  # history enough for a hotspot on the dashboard
+        with serving(app) as base:
+            yield base, app
 
 
 @pytest.fixture(scope="module")

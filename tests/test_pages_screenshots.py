@@ -5,16 +5,17 @@ the pictures for the README."""
 import os
 
 import pytest
-from browser import VIEWPORT, chromium, make_app, new_key, serving, sign_in
+from browser import VIEWPORT, chromium, new_key, page_config, serving, sign_in
 from page_data import seed
+
+pytestmark = pytest.mark.slow  # Chromium
 
 
 @pytest.fixture()
-def seeded(tiny_model_dir, tmp_path):
-    app = make_app(tmp_path, tiny_model_dir)
+def seeded(make_app, tiny_model_dir, tmp_path):
+    app = make_app(page_config(tmp_path, tiny_model_dir))
     seed(app)
-    yield app
-    app.extensions["triage.db"].dispose()
+    return app
 
 
 def test_the_pages_render_with_a_realistic_history(seeded, tmp_path):

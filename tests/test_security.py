@@ -7,13 +7,10 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import time
 
 import pytest
-
-from benchmarks import harness
-from benchmarks.harness import Client, Server
+from serving import call, new_key, triage_serve
 
 PHONE, ID_NUMBER, EMAIL = "13812345678", "11010519491231002X", "zhang.san@example.com"
 TEXT = f"我叫张三，电话{PHONE}，身份证{ID_NUMBER}，邮箱{EMAIL}，办营业执照排队两个小时"
@@ -67,52 +64,37 @@ def test_app_logs_at_debug_carry_no_keys_or_personal_numbers(app, client, make_k
     assert leaks(logged, [intake, reviewer]) == []
 
 
+def live_server(model_dir, home, **settings):
+    """`triage serve` (2 workers, DEBUG logs, access log) with an intake and a reviewer key."""
+    with triage_serve(model_dir, home, TRIAGE_LOG_LEVEL="DEBUG", **settings) as server:
+        roles = ("intake", "reviewer")
+        yield (
+            server,
+            {role: {"Authorization": f"Bearer {new_key(server.database_url, role)}"} for role in roles},
+        )
+
+
 @pytest.fixture(scope="module")
 def live(tiny_model_dir, tmp_path_factory):
-    """`triage serve` (2 workers, DEBUG logs, access log) with keys, on SQLite."""
-    tmp = tmp_path_factory.mktemp("live")
-    env = {
-        "TRIAGE_MODEL": str(tiny_model_dir),
-        "TRIAGE_INSTANCE_DIR": str(tmp),
-        "TRIAGE_LOG_LEVEL": "DEBUG",
-        "TRIAGE_LOOKUP_RATE_LIMIT": "5 per hour",  # no window ends mid-test
-    }
-    full = {**os.environ, **env}
-    keys = {
-        role: {"Authorization": f"Bearer {harness.make_key(full, role)}"} for role in ("intake", "reviewer")
-    }
-    server = Server(env).start()
-    yield server, keys
-    server.stop()
+    """On SQLite, with a lookup limit no window ends mid-test."""
+    home = tmp_path_factory.mktemp("live")
+    yield from live_server(tiny_model_dir, home, TRIAGE_LOOKUP_RATE_LIMIT="5 per hour")
 
 
 def caller(server):
-    """``call`` for :func:`exercise` against a running server, and the client to close."""
-    client = Client(server.port)
+    """``call`` for :func:`exercise` against a running server."""
 
-    def call(method, path, body=None, headers=None, data=None):
-        if data is None:
-            status, out, _ = client.call(method, path, body, headers)
-            return status, out
-        client.close()  # raw bytes: a body that is not JSON at all
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        conn.request(
-            method, path, body=data.encode(), headers={**headers, "Content-Type": "application/json"}
-        )
-        resp = conn.getresponse()
-        out = json.loads(resp.read())
-        conn.close()
-        return resp.status, out
+    def over_http(method, path, body=None, headers=None, data=None):
+        return call(server.port, method, path, body, headers, data=data.encode() if data else b"")
 
-    return client, call
+    return over_http
 
 
+@pytest.mark.slow  # gunicorn
 def test_server_logs_carry_no_keys_or_personal_numbers(live):
     server, keys = live
-    client, call = caller(server)
-    code = exercise(call, keys["intake"], keys["reviewer"])
-    client.close()
-    log = server.log_tail(10**8)
+    code = exercise(caller(server), keys["intake"], keys["reviewer"])
+    log = server.log()
     assert f'"GET /v1/tickets/{code}/full" 200' in log  # the access log is on, with paths
     assert "[PHONE]" in log and "[ID]" in log  # the paths typed with numbers, masked
     assert leaks(log, list(keys.values())) == []
@@ -121,27 +103,13 @@ def test_server_logs_carry_no_keys_or_personal_numbers(live):
 @pytest.fixture(scope="module")
 def live_json(tiny_model_dir, tmp_path_factory):
     """As ``live``, with TRIAGE_LOG_FORMAT=json."""
-    tmp = tmp_path_factory.mktemp("live_json")
-    env = {
-        "TRIAGE_MODEL": str(tiny_model_dir),
-        "TRIAGE_INSTANCE_DIR": str(tmp),
-        "TRIAGE_LOG_LEVEL": "DEBUG",
-        "TRIAGE_LOG_FORMAT": "json",
-    }
-    full = {**os.environ, **env}
-    keys = {
-        role: {"Authorization": f"Bearer {harness.make_key(full, role)}"} for role in ("intake", "reviewer")
-    }
-    server = Server(env).start()
-    yield server, keys
-    server.stop()
+    yield from live_server(tiny_model_dir, tmp_path_factory.mktemp("live_json"), TRIAGE_LOG_FORMAT="json")
 
 
+@pytest.mark.slow  # gunicorn
 def test_json_logs_give_one_line_per_request_with_its_id_and_nothing_personal(live_json):
     server, keys = live_json
-    client, call = caller(server)
-    code = exercise(call, keys["intake"], keys["reviewer"])
-    client.close()
+    code = exercise(caller(server), keys["intake"], keys["reviewer"])
     given = "0f8e7d6c-5b4a-4938-8271-605f4e3d2c1b"
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     conn.request("GET", f"/v1/tickets/{code}", headers={"X-Request-ID": given})
@@ -150,7 +118,7 @@ def test_json_logs_give_one_line_per_request_with_its_id_and_nothing_personal(li
     conn.close()
     assert resp.status == 200 and resp.getheader("X-Request-ID") == given
 
-    log = server.log_tail(10**8)
+    log = server.log()
     assert leaks(log, list(keys.values())) == []
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]  # each one parses
     requests = [x for x in lines if x.get("message") == "request"]
@@ -168,15 +136,14 @@ def test_json_logs_give_one_line_per_request_with_its_id_and_nothing_personal(li
     assert received["pid"] == intake["pid"]
 
 
+@pytest.mark.slow  # gunicorn
 def test_lookups_are_rate_limited_under_gunicorn(live):
     server, _ = live
     from triage.service.codes import new_code
 
     statuses, limited = [], None
-    for _ in range(30):
-        client = Client(server.port)  # a new connection each time, so both workers take some
-        status, body, _ = client.call("GET", f"/v1/tickets/{new_code()}")
-        client.close()
+    for _ in range(30):  # a new connection each time, so both workers take some
+        status, body = call(server.port, "GET", f"/v1/tickets/{new_code()}")
         statuses.append(status)
         if status == 429:
             limited = body

@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,48 +12,15 @@ from pathlib import Path
 
 import pytest
 from paths import PROJECT_ROOT
+from serving import free_port, triage_serve
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = pytest.mark.slow  # gunicorn
 
 
 @pytest.fixture()
 def server(tiny_model_dir, tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "TRIAGE_MODEL": str(tiny_model_dir),
-        "TRIAGE_INSTANCE_DIR": str(tmp_path),
-        "TRIAGE_OPEN_INTAKE": "true",
-    }
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed after the server stops
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "triage", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:  # not listening yet, or a worker still booting
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        proc.wait()
-        log.close()
-        pytest.fail(f"server did not become ready: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with triage_serve(tiny_model_dir, tmp_path, TRIAGE_OPEN_INTAKE="true") as served:
+        yield served.base
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:

@@ -6,12 +6,15 @@ import shutil
 import threading
 import time
 
-from conftest import PG_URL
+import pytest
+from seeding import PG_URL, pg_schema
 
-from benchmarks.harness import Client, Server, pg_schema
+from benchmarks.harness import Client, Server
 from triage.cli import main
 from triage.storage.db import migrated_session
 from triage.storage.schema import Ticket
+
+pytestmark = pytest.mark.slow  # two gunicorn hosts
 
 RELOAD_SECONDS = 0.5
 TEXTS = ("窗口排队两个小时", "公司注销要登报吗", "社保断缴怎么补", "营业执照怎么办理", "路灯坏了没人修")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from paths import PROJECT_ROOT
-from test_serve import free_port
+from serving import free_port
 
 pytestmark = pytest.mark.slow
 

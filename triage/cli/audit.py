@@ -7,7 +7,7 @@ import argparse
 from triage.cli.parsing import add_json, command, print_rows
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from triage.engine.progress import Progress
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,

@@ -7,7 +7,7 @@ import argparse
 from triage.cli.parsing import actions, command
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(sub, name, help="database migrations", examples=["triage db upgrade", "triage db current"])
     each = actions(p)
     command(each, "upgrade", help="apply migrations (keeps existing data)", examples=["triage db upgrade"])

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from triage.engine.scoring import ServingModel
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,
@@ -99,7 +99,7 @@ def _confusion_png(head: str, m: dict[str, Any], path: Path) -> None:
                     ax.text(
                         j,
                         i,
-                        int(cm[i, j]),
+                        str(int(cm[i, j])),
                         ha="center",
                         va="center",
                         fontsize=7,

@@ -9,7 +9,7 @@ from typing import Any
 from triage.cli.parsing import actions, add_json, command, print_rows
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,

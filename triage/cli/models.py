@@ -9,7 +9,7 @@ from typing import Any
 from triage.cli.parsing import actions, add_json, command, print_rows
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,
@@ -81,10 +81,10 @@ def run(args: argparse.Namespace) -> int:
             print_rows(rows, args.json, _line)
             return 0
         if args.action == "show":
-            version = args.version or active
-            if not version:
+            shown = args.version or active
+            if not shown:
                 raise BadInput("There is no model yet; run `triage train`.")
-            card = read_card(registry.version_dir(models_dir, version))
+            card = read_card(registry.version_dir(models_dir, shown))
             print(json.dumps(card, ensure_ascii=False, indent=2))
             return 0
         if args.action == "promote":

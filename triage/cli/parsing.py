@@ -35,7 +35,7 @@ def epilog(examples: Sequence[str], notes: str = "") -> str:
 
 
 def command(
-    sub: argparse._SubParsersAction,
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
     *,
     help: str,
@@ -52,7 +52,7 @@ def command(
     )
 
 
-def actions(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+def actions(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """``triage x ACTION ...``: the actions of a command, each made with :func:`command`."""
     return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 

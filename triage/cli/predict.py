@@ -15,7 +15,7 @@ from triage.errors import BadInput
 BATCH = 256
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,

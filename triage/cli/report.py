@@ -10,7 +10,7 @@ from triage.cli.parsing import command
 from triage.errors import BadInput
 
 
-def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     p = command(
         sub,
         name,

@@ -53,7 +53,7 @@ def run_gunicorn(conf: Settings, host: str, port: int, workers: int, threads: in
         "control_socket_disable": True,
     }
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -110,7 +110,7 @@ def _access_logger(log_format: str) -> type:
 
     from triage.cli.logs import RequestIdFilter, formatter
 
-    class AccessLogger(Logger):  # type: ignore[misc]
+    class AccessLogger(Logger):
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)
             if log_format == "json":  # gunicorn's own lines too, so every line parses

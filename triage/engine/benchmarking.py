@@ -27,8 +27,8 @@ def _subset(data: Dataset, rows: np.ndarray, target: str) -> tuple[list[dict[str
 
 def _measure(
     conf: Settings,
-    train: tuple[list, list],
-    test: tuple[list, list],
+    train: tuple[list[dict[str, str]], list[str]],
+    test: tuple[list[dict[str, str]], list[str]],
     target: str,
     progress: Progress = quiet,
 ) -> dict[str, Any]:

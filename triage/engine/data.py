@@ -117,7 +117,7 @@ class Taxonomy:
         return list(self.heads.get(head, {}))
 
     def name(self, head: str, label: str) -> str:
-        return self.heads.get(head, {}).get(label, {}).get("name", label)
+        return str(self.heads.get(head, {}).get(label, {}).get("name", label))
 
 
 @lru_cache(maxsize=4)

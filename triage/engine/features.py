@@ -101,7 +101,11 @@ class Featurizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vectorizers_")
         out = []
         for block, vec in self.vectorizers_:
-            kind, ngram = ("word", (1, self.word_ngram)) if block == 0 else ("char", tuple(self.char_ngram))
+            if block == 0:
+                kind, ngram = "word", (1, self.word_ngram)
+            else:
+                assert self.char_ngram is not None  # a second block exists only with char n-grams
+                kind, ngram = "char", (self.char_ngram[0], self.char_ngram[1])
             terms = [str(t) for t in vec.get_feature_names_out()]
             idf = np.asarray(vec.idf_, dtype=np.float64)
             out.append(Block(kind, ngram, terms, idf, np.ones(len(terms))))

@@ -120,7 +120,9 @@ def save_model(model: ServingModel, directory: Path, card: dict[str, Any]) -> Pa
     """Write ``model`` and its card (``card``: what training knows) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez(buffer, **to_arrays(model))  # uncompressed: loading is a read, not a decompression
+    # Uncompressed: loading is a read, not a decompression. (numpy's stub types every **kwds
+    # value as allow_pickle's bool.)
+    np.savez(buffer, **to_arrays(model))  # type: ignore[arg-type]
     data = buffer.getvalue()
     _write_atomically(directory / ARTIFACT, data)
     full = {

@@ -43,7 +43,7 @@ def as_document(item: Item) -> str:
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    z = np.asarray(scores, dtype=np.float64) / temperature
+    z: np.ndarray = np.asarray(scores, dtype=np.float64) / temperature
     z = z - z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=-1, keepdims=True)

@@ -40,7 +40,7 @@ def jieba_dict_path() -> Path:
 class Dictionary:
     """Words with their log-probabilities (``log(freq) - log(total)``), as jieba scores them."""
 
-    def __init__(self, trie: marisa_trie.Trie, logp: array, logtotal: float, maxlen: int) -> None:
+    def __init__(self, trie: marisa_trie.Trie, logp: array[float], logtotal: float, maxlen: int) -> None:
         self.trie = trie
         self.logp = logp  # by trie key id
         self.logtotal = logtotal
@@ -56,10 +56,10 @@ class Dictionary:
         freq: dict[str, int] = {}
         total = 0
         with open(source or jieba_dict_path(), "rb") as fh:
-            for line in fh:
-                word, f = line.strip().decode("utf-8").split(" ")[:2]
-                freq[word] = int(f)
-                total += int(f)
+            for raw in fh:
+                word, count = raw.strip().decode("utf-8").split(" ")[:2]
+                freq[word] = int(count)
+                total += int(count)
                 for end in range(1, len(word) if prefixes else 1):
                     freq.setdefault(word[:end], 0)
         for line in userdict:

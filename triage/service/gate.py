@@ -40,7 +40,9 @@ class GateResult:
         return "\n".join([*lines, f"gate {verdict}"])
 
 
-def _scores(model: ServingModel, items: list[dict], labels: list[str], head: str, classes: list[str]) -> dict:
+def _scores(
+    model: ServingModel, items: list[dict[str, Any]], labels: list[str], head: str, classes: list[str]
+) -> dict[str, Any]:
     proba = model.predict_proba(items)[head]
     own = [str(c) for c in model.heads_[head].classes]
     # Put both models' probabilities on one label axis (a new label may exist in one only).
@@ -54,7 +56,7 @@ def _scores(model: ServingModel, items: list[dict], labels: list[str], head: str
 def compare(
     active: ServingModel,
     candidate: ServingModel,
-    items: list[dict],
+    items: list[dict[str, Any]],
     labels: dict[str, list[str]],
     max_f1_drop: float,
     max_recall_drop: float,

@@ -64,8 +64,8 @@ def cosine_similarity(docs: Sequence[Sequence[str]], background: Sequence[Sequen
     shared = sorted(w for w, c in Counter(w for doc in counts for w in doc).items() if c >= 2)
     column = {w: j for j, w in enumerate(shared)}
     X = np.zeros((len(docs), len(shared)))
-    for r, doc in enumerate(counts):
-        weights = {w: (1.0 + math.log(c)) * (math.log((1 + n) / (1 + df[w])) + 1.0) for w, c in doc.items()}
+    for r, bag in enumerate(counts):
+        weights = {w: (1.0 + math.log(c)) * (math.log((1 + n) / (1 + df[w])) + 1.0) for w, c in bag.items()}
         norm = math.sqrt(sum(v * v for v in weights.values()))
         for w, v in weights.items():
             if w in column and norm:

@@ -99,7 +99,7 @@ def terms_of_counts(
     if not n_i or not total:
         return []
     a0 = PRIOR_STRENGTH
-    out = []
+    out: list[dict[str, Any]] = []
     for word, count in y_i.items():
         if count < min_docs:
             continue
@@ -187,7 +187,7 @@ def spikes(
     q = bh_qvalues(p)
     out["tested"] = len(units)
 
-    found = []
+    found: list[dict[str, Any]] = []
     for unit, p_u, q_u in zip(units, p, q, strict=True):
         k, expected = recent[unit], before[unit] * scale
         if q_u > alpha or k < min_count or k < MIN_RATIO * expected:
@@ -209,13 +209,13 @@ def spikes(
 
     for spot in found:
         unit_conds = [*scope, *_unit_filter((spot["unit"], spot["category"], spot["department"]))]
-        in_window = [*unit_conds, Ticket.created_at >= start, Ticket.created_at < now]
+        window_conds = [*unit_conds, Ticket.created_at >= start, Ticket.created_at < now]
         in_baseline = [Ticket.created_at >= since, Ticket.created_at < start]
         reference = [*unit_conds, *in_baseline] if spot["baseline"] >= 20 else [*scope, *in_baseline]
-        recent_docs, earlier_docs = _texts(session, in_window, words), _texts(session, reference, words)
+        recent_docs, earlier_docs = _texts(session, window_conds, words), _texts(session, reference, words)
         spot["terms"] = distinguishing_terms(recent_docs, earlier_docs)
         spot["examples"] = list(
-            session.scalars(select(Ticket.code).where(*in_window).order_by(Ticket.id.desc()).limit(5))
+            session.scalars(select(Ticket.code).where(*window_conds).order_by(Ticket.id.desc()).limit(5))
         )
     out["hotspots"] = found
     return out

@@ -90,7 +90,8 @@ def signature(grams: frozenset[str]) -> np.ndarray:
     Python's hash() differs between processes), the smallest value over the shingles."""
     a, b = _coefficients()
     x = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
-    return ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).min(axis=0)
+    smallest: np.ndarray = ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).min(axis=0)
+    return smallest
 
 
 def band_hashes(grams: frozenset[str]) -> list[int]:
@@ -103,7 +104,7 @@ def band_hashes(grams: frozenset[str]) -> list[int]:
 
 
 @lru_cache(maxsize=1)
-def candidate_query() -> Select[Any]:
+def candidate_query() -> Select[int, str]:
     """Open tickets of a category since a time that share a band, newest first: id and
     masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
     once: building this expression costs more than running it.
@@ -196,7 +197,7 @@ def cluster_sizes(session: Session, tickets: list[Ticket]) -> dict[int, int]:
     query = (
         select(Ticket.cluster_id, func.count()).where(Ticket.cluster_id.in_(ids)).group_by(Ticket.cluster_id)
     )
-    return {int(cid): int(n) for cid, n in session.execute(query)}
+    return {int(cid): int(n) for cid, n in session.execute(query) if cid is not None}
 
 
 def cluster_view(ticket: Ticket, sizes: dict[int, int] | None = None) -> dict[str, int] | None:

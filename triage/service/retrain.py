@@ -34,13 +34,15 @@ CORRECTION_WEIGHT = 5.0  # a person checked it: it counts more than a base row
 
 @dataclass
 class EvalSet:
-    items: list[dict]
+    items: list[dict[str, Any]]
     labels: dict[str, list[str]]
     base_rows: int
     correction_rows: int
 
 
-def _split_corrections(corrections: list[dict]) -> tuple[list[dict], list[dict]]:
+def _split_corrections(
+    corrections: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(to train on, most recent ones held out for the gate)."""
     if len(corrections) < MIN_CORRECTIONS_TO_HOLD_OUT:
         return corrections, []
@@ -59,13 +61,15 @@ def evaluation_data(settings: Settings, session: Session) -> EvalSet:
 
 def training_set(
     settings: Settings, session: Session
-) -> tuple[list[dict], dict[str, list[str]], list[float], int]:
+) -> tuple[list[dict[str, Any]], dict[str, list[str]], list[float], int]:
     """Base train part plus verified corrections; a correction replaces the base row with the
     same (masked, normalized) text."""
     base_train, _ = split_base(read_labelled(default_data_files(settings)))
     learn, _ = _split_corrections(verified_labels(session))
     corrected = {r["text"] for r in learn}
-    items, labels, weights = [], {h: [] for h in HEADS}, []
+    items: list[dict[str, str]] = []
+    labels: dict[str, list[str]] = {h: [] for h in HEADS}
+    weights: list[float] = []
     for i, item in enumerate(base_train.items):
         if prepare(item["text"], item.get("title")) in corrected:
             continue

@@ -3,7 +3,7 @@ departments' send-backs (退单)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,8 +61,8 @@ def add_correction(
     session: Session,
     ticket: Ticket,
     actor: str,
-    labels: dict[str, str | None],
-    known: dict[str, Sequence[str]],
+    labels: Mapping[str, str | None],
+    known: Mapping[str, Sequence[str]],
     note: str | None = None,
     new_label: bool = False,
     now: datetime | None = None,
@@ -155,7 +155,7 @@ def _best_remaining(prediction: dict[str, Any], refused: set[str], fallback: str
     ranking += [a["label"] for a in entry.get("alternatives", [])]
     for label in ranking:
         if label and label not in refused and label != fallback:
-            return label
+            return str(label)
     return fallback
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -182,7 +183,7 @@ def count_matching(session: Session, conds: list[ColumnElement[bool]]) -> tuple[
     if connection.dialect.name != "postgresql":
         return int(session.scalar(select(func.count(Ticket.id)).where(*conds)) or 0), True
     compiled = select(Ticket.id).where(*conds).compile(connection)
-    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    plan: Any = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
     return max(COUNT_EXACT + 1, int(plan[0]["Plan"]["Plan Rows"])), False
 
 
@@ -216,7 +217,7 @@ def list_tickets(
     found = list(session.scalars(ids.limit(per_page + 1)))
     more = len(found) > per_page
     found = found[:per_page]
-    rows = (
+    rows: Iterable[Ticket] = (
         session.scalars(select(Ticket).where(Ticket.id.in_(found)).order_by(Ticket.id.desc()))
         if found
         else []

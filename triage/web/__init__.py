@@ -15,7 +15,7 @@ from triage.service.secret_key import secret_key
 from triage.settings import load_settings
 from triage.storage import Database
 from triage.storage.db import database_url, upgrade
-from triage.web import access, limits, metrics, problems
+from triage.web import access, apidoc, limits, metrics, problems
 from triage.web.engine import ModelHolder
 from triage.web.state import close_session
 
@@ -101,7 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.register_api(system_bp)
     app.register_blueprint(pages_bp)  # staff HTML pages, signed in by session
     # The spec at the conventional address; the docs page is /docs/.
-    problems.document(app.api_doc)
+    apidoc.document(app.api_doc)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     from triage.web.fastpath import TriageFastPath
     from triage.web.requestid import RequestIdLayer

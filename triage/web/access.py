@@ -157,4 +157,5 @@ def actor() -> str:
     if key is None:
         return "anonymous"
     suffix = f" ({key.prefix})"
-    return key.name[: ACTOR_CHARS - len(suffix)] + suffix  # a long name is cut, the prefix kept
+    name: str = key.name
+    return name[: ACTOR_CHARS - len(suffix)] + suffix  # a long name is cut, the prefix kept

@@ -46,7 +46,8 @@ class TriageFastPath:
         self.json = app.json
         self.holder = app.extensions["triage.models"]
         self.settings = app.config["TRIAGE"]
-        self.rule: access.Access = app.view_functions[ENDPOINT]._access
+        view: Any = app.view_functions[ENDPOINT]  # marked by access.access(): the triage view's rule
+        self.rule: access.Access = view._access
         self.max_body = int(app.config["MAX_CONTENT_LENGTH"])
         self.served = 0
 

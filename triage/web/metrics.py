@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -29,7 +30,7 @@ PREDICTIONS = Counter("triage_predictions_total", "Predictions made", ["category
 TICKETS = Counter("triage_tickets_created_total", "Tickets created", ["channel"])
 
 
-def record_prediction(prediction: dict) -> None:
+def record_prediction(prediction: dict[str, Any]) -> None:
     PREDICTIONS.labels(prediction["category"]["label"], str(prediction["needs_review"]).lower()).inc()
 
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from triage.service.scoping import OutOfScope
 
-__all__ = ["ApiError", "install", "problem"]
+__all__ = ["ApiError", "install", "problem", "problem_body"]
 
 log = logging.getLogger(__name__)
 TYPE_BASE = "https://triage.example/problems/"
@@ -51,13 +51,10 @@ _TITLES = {
 }
 
 
-def problem(
-    status: int,
-    detail: str,
-    title: str | None = None,
-    errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
+def problem_body(
+    status: int, detail: str, title: str | None = None, errors: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The JSON of a problem response (also the examples in /openapi.json)."""
     title = title or _TITLES.get(status, "Error")
     body: dict[str, Any] = {
         "type": TYPE_BASE + title.lower().replace(" ", "-"),
@@ -67,6 +64,17 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    return body
+
+
+def problem(
+    status: int,
+    detail: str,
+    title: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = problem_body(status, detail, title, errors)
     response = Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
     )
@@ -102,28 +110,6 @@ def storage_failure(exc: Exception) -> tuple[int, str, str]:
     return 503, "unreachable", "The database is not reachable right now; try again shortly."
 
 
-def document(spec: dict[str, Any]) -> None:
-    """Make the OpenAPI description say what error responses really are: problem+json of
-    the Problem schema. flask-openapi3 writes application/json, and adds to every operation
-    a 400 that is a list of its own ValidationErrorModel."""
-    problem_schema = {"$ref": "#/components/schemas/Problem"}
-    for item in spec.get("paths", {}).values():
-        for operation in item.values():
-            for response in operation.get("responses", {}).values():
-                content = response.get("content", {})
-                schema = content.get("application/json", {}).get("schema", {})
-                own_400 = str(schema.get("items", {}).get("$ref", "")).endswith("/ValidationErrorModel")
-                if schema == problem_schema or own_400:
-                    del content["application/json"]
-                    content["application/problem+json"] = {"schema": problem_schema}
-    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    schemas.pop("ValidationErrorModel", None)
-    if "Problem" not in schemas:
-        from triage.web.schemas import Problem
-
-        schemas["Problem"] = Problem.model_json_schema()
-
-
 def install(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -131,7 +117,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        if exc.response is not None and exc.response.mimetype == "application/problem+json":
+        if isinstance(exc.response, Response) and exc.response.mimetype == "application/problem+json":
             return exc.response  # already shaped (a validation error raised by abort())
         headers = {}
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:

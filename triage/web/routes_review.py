@@ -11,9 +11,18 @@ from triage.service import repeats, review, status
 from triage.service.scoping import check_holds
 from triage.web import ticket_views
 from triage.web.access import access, actor
+from triage.web.apidoc import errors, operation_id
 from triage.web.lookups import find_ticket, known_labels
 from triage.web.problems import ApiError
-from triage.web.schemas import CodePath, CorrectionIn, Problem, QueueQuery, ReturnIn, ReviewQueue
+from triage.web.schemas import (
+    CodePath,
+    CorrectionIn,
+    CorrectionOut,
+    QueueQuery,
+    ReturnIn,
+    ReturnOut,
+    ReviewQueue,
+)
 from triage.web.state import db_session, settings
 
 bp = APIBlueprint(
@@ -22,7 +31,7 @@ bp = APIBlueprint(
     url_prefix="/v1",
     abp_tags=[Tag(name="review")],
     abp_security=[{"bearer": []}],
-    abp_responses={400: Problem, 401: Problem, 403: Problem, 404: Problem},
+    operation_id_callback=operation_id,
 )
 
 
@@ -46,7 +55,7 @@ def review_queue(query: QueueQuery) -> dict[str, Any]:
     return {"items": [queue_item(t, sizes) for t in rows]}
 
 
-@bp.post("/tickets/<code>/corrections", responses={409: Problem})
+@bp.post("/tickets/<code>/corrections", responses={201: CorrectionOut, **errors(404, 507)})
 @access("reviewer")
 def correct(path: CodePath, body: CorrectionIn) -> tuple[dict[str, Any], int]:
     """Record a verdict: changed labels, or none to confirm the prediction."""
@@ -74,7 +83,7 @@ def correct(path: CodePath, body: CorrectionIn) -> tuple[dict[str, Any], int]:
     }, 201
 
 
-@bp.post("/tickets/<code>/return", responses={409: Problem})
+@bp.post("/tickets/<code>/return", responses={201: ReturnOut, **errors(404, 409, 507)})
 @access("department")
 def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
     """The department holding a ticket sends it back as not theirs."""

@@ -13,8 +13,8 @@ from flask_openapi3 import APIBlueprint, Tag
 from triage.service import hotspots, stats, workdays
 from triage.service.scoping import department_filter
 from triage.web.access import access
+from triage.web.apidoc import operation_id
 from triage.web.problems import ApiError
-from triage.web.schemas import Problem
 from triage.web.schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
 from triage.web.state import db_session, settings
 
@@ -24,7 +24,7 @@ bp = APIBlueprint(
     url_prefix="/v1/stats",
     abp_tags=[Tag(name="stats")],
     abp_security=[{"bearer": []}],
-    abp_responses={400: Problem, 401: Problem, 403: Problem},
+    operation_id_callback=operation_id,
 )
 STAFF = ("reviewer", "department")
 UNIT_HOURS = {"h": 1, "d": 24, "w": 168}

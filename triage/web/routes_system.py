@@ -10,12 +10,13 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from triage.engine.persist import read_card
 from triage.web.access import access, public
+from triage.web.apidoc import operation_id
 from triage.web.metrics import metrics_response
 from triage.web.problems import problem
-from triage.web.schemas import Health, ModelCard, Problem, Ready
+from triage.web.schemas import Health, ModelCard, Ready
 from triage.web.state import database, models
 
-bp = APIBlueprint("system", __name__, abp_tags=[Tag(name="system")])
+bp = APIBlueprint("system", __name__, abp_tags=[Tag(name="system")], operation_id_callback=operation_id)
 PROMETHEUS_TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
@@ -26,7 +27,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@bp.get("/readyz", responses={200: Ready, 503: Problem})
+@bp.get("/readyz", responses={200: Ready})
 @public
 def readyz() -> Any:
     """Ready to serve: a model is loaded and the database answers."""
@@ -45,7 +46,7 @@ def metrics() -> Response:
     return metrics_response()
 
 
-@bp.get("/v1/model", security=[{"bearer": []}], responses={200: ModelCard, 401: Problem, 403: Problem})
+@bp.get("/v1/model", security=[{"bearer": []}], responses={200: ModelCard})
 @access("intake", "reviewer", "department")
 def model_card() -> dict[str, Any]:
     """The active model's card: version, labels, thresholds, cross-validated metrics."""

@@ -18,6 +18,7 @@ from triage.settings import Settings
 from triage.storage.schema import Ticket
 from triage.web import ticket_views
 from triage.web.access import access, actor, public
+from triage.web.apidoc import errors, operation_id
 from triage.web.limits import lookup_limit
 from triage.web.lookups import find_ticket
 from triage.web.metrics import count_ticket, record_prediction
@@ -26,7 +27,6 @@ from triage.web.schemas import (
     CodePath,
     EventIn,
     IntakeHeaders,
-    Problem,
     PublicTicket,
     TicketCreated,
     TicketFull,
@@ -43,12 +43,12 @@ bp = APIBlueprint(
     __name__,
     url_prefix="/v1",
     abp_tags=[Tag(name="tickets")],
-    abp_responses={400: Problem, 401: Problem, 403: Problem, 404: Problem},
+    operation_id_callback=operation_id,
 )
 STAFF = ("reviewer", "department")
 
 
-@bp.post("/tickets", responses={201: TicketCreated, 409: Problem}, security=[{"bearer": []}])
+@bp.post("/tickets", responses={201: TicketCreated, **errors(409, 507)}, security=[{"bearer": []}])
 @access("intake", open_setting="open_intake")
 def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Submit a message: it is routed, stored, and given a query code to follow it by. With an
@@ -130,7 +130,7 @@ def local_time(value: datetime, tz: str, field: str) -> datetime:
         ) from None
 
 
-@bp.get("/tickets/<code>", responses={200: PublicTicket, 429: Problem})
+@bp.get("/tickets/<code>", responses={200: PublicTicket, **errors(404, 429)})
 @public
 @lookup_limit
 def lookup_ticket(path: CodePath) -> dict[str, Any]:
@@ -184,14 +184,18 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
     }
 
 
-@bp.get("/tickets/<code>/full", security=[{"bearer": []}], responses={200: TicketFull})
+@bp.get("/tickets/<code>/full", security=[{"bearer": []}], responses={200: TicketFull, **errors(404)})
 @access(*STAFF)
 def full_ticket(path: CodePath) -> dict[str, Any]:
     """Everything about a ticket, including the original text and contact."""
     return ticket_views.full_view(_visible(find_ticket(path.code)))
 
 
-@bp.post("/tickets/<code>/events", security=[{"bearer": []}], responses={201: TicketFull, 409: Problem})
+@bp.post(
+    "/tickets/<code>/events",
+    security=[{"bearer": []}],
+    responses={201: TicketFull, **errors(404, 409, 507)},
+)
 @access(*STAFF)
 def add_event(path: CodePath, body: EventIn) -> tuple[dict[str, Any], int]:
     """Move a ticket on: dispatched, accepted, replied (with a public reply) or closed."""

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from triage.web.access import access
+from triage.web.apidoc import operation_id
 from triage.web.metrics import record_prediction
 from triage.web.problems import ApiError
-from triage.web.schemas import BatchIn, BatchOut, PredictionOut, Problem, TriageIn
+from triage.web.schemas import BatchIn, BatchOut, PredictionOut, TriageIn
 from triage.web.state import models, settings
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ bp = APIBlueprint(
     url_prefix="/v1",
     abp_tags=[Tag(name="triage")],
     abp_security=[{"bearer": []}],
-    abp_responses={400: Problem, 401: Problem, 403: Problem, 413: Problem},
+    operation_id_callback=operation_id,
 )
 
 

@@ -28,6 +28,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def example(item: dict[str, Any], strict: bool = True) -> ConfigDict:
+    """A model's config with an example for /openapi.json (tests/test_openapi.py validates it).
+    `example`, not `examples`: flask-openapi3 keeps only the former in the components."""
+    config = ConfigDict(json_schema_extra={"example": item})
+    if strict:
+        config["extra"] = "forbid"
+    return config
+
+
+TEXT = "食品经营许可证现场核查约了两周还没人来，窗口电话也打不通"
+CODE = "V5H0H-WAJBZ-FS703"
+LABELS = {"category": "food_license", "department": "market_regulation", "kind": "complaint"}
+
+
 # A character that is not white space to JSON Schema (ECMAScript \s) nor to Python
 # (str.isspace); spelled out, because the two \s differ, and /openapi.json documents it.
 VISIBLE = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
@@ -41,6 +55,8 @@ def _not_blank(value: str) -> str:
 
 
 class TriageIn(Strict):
+    model_config = example({"text": TEXT, "title": "食品经营许可"})
+
     text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] = Field(
         description="The message, as the person wrote it.",
         json_schema_extra={"pattern": VISIBLE},  # documents _not_blank, which gives the message
@@ -51,10 +67,16 @@ class TriageIn(Strict):
 
 
 class BatchItem(TriageIn):
+    model_config = example({"id": "m-1", "text": TEXT})
+
     id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class BatchIn(Strict):
+    model_config = example(
+        {"items": [{"id": "m-1", "text": TEXT}, {"id": "m-2", "text": "社保卡丢了怎么补办"}]}
+    )
+
     items: list[BatchItem] = Field(min_length=1, description="At most TRIAGE_BATCH_LIMIT items.")
 
 
@@ -65,6 +87,10 @@ class Contact(Strict):
 
 
 class TicketIn(TriageIn):
+    model_config = example(
+        {"text": TEXT, "channel": "phone", "contact": {"name": "王女士", "phone": "13800000000"}}
+    )
+
     channel: Channel = "web"
     contact: Contact | None = None
 
@@ -90,6 +116,10 @@ class CodePath(Strict):
 
 
 class EventIn(Strict):
+    model_config = example(
+        {"type": "replied", "note": "已电话联系", "public_reply": "已安排本周四上午现场核查。"}
+    )
+
     type: EventType
     note: Annotated[str, StringConstraints(max_length=5000)] | None = Field(
         None, description="Internal note, never shown to the submitter."
@@ -139,7 +169,34 @@ class HeadOut(Labelled):
     suggested: str | None = None
 
 
+def _head(
+    label: str, name: str, confidence: float, other: str, other_name: str, reasons: list[str]
+) -> dict[str, Any]:
+    best = {"label": label, "name": name, "confidence": confidence}
+    runner_up = {"label": other, "name": other_name, "confidence": round(1 - confidence, 4)}
+    return {
+        **best,
+        "alternatives": [runner_up],
+        "candidates": [best],
+        "reasons": reasons,
+        "needs_review": False,
+    }
+
+
+PREDICTION = {
+    "category": _head("food_license", "食品经营许可", 0.9617, "company_change", "企业变更登记", ["现场核查"]),
+    "department": _head(
+        "market_regulation", "区市场监管局", 0.9754, "service_center", "区行政服务中心", ["食品"]
+    ),
+    "kind": _head("complaint", "投诉", 0.9787, "consultation", "咨询", ["打不通"]),
+    "needs_review": False,
+    "model_version": "20261205-042732-abfb",
+}
+
+
 class PredictionOut(BaseModel):
+    model_config = example(PREDICTION, strict=False)
+
     category: HeadOut
     department: HeadOut
     kind: HeadOut
@@ -148,6 +205,8 @@ class PredictionOut(BaseModel):
 
 
 class BatchOut(BaseModel):
+    model_config = example({"items": [{"id": "m-1", **PREDICTION}]}, strict=False)
+
     items: list[dict[str, Any]] = Field(description="{id, ...prediction} in request order.")
 
 
@@ -161,7 +220,33 @@ class TipOut(BaseModel):
     score: float
 
 
+DEPARTMENT = {"id": "market_regulation", "name": "区市场监管局"}
+
+
 class TicketCreated(BaseModel):
+    model_config = example(
+        {
+            "code": CODE,
+            "status": "received",
+            "routing": PREDICTION,
+            "tips": [
+                {
+                    "id": "food_license-02",
+                    "title": "食品经营许可申请流程与现场核查",
+                    "answer": "需要现场核查的，受理后由核查人员电话与您预约核查时间……",
+                    "materials": ["食品经营许可申请书"],
+                    "department": DEPARTMENT,
+                    "valid_until": None,
+                    "score": 0.2767,
+                }
+            ],
+            "due_at": "2026-12-18T15:59:59+00:00",
+            "lookup_url": f"/v1/tickets/{CODE}",
+            "linked": False,
+        },
+        strict=False,
+    )
+
     code: str
     status: Status
     routing: PredictionOut
@@ -181,6 +266,25 @@ class PublicEvent(BaseModel):
 
 
 class PublicTicket(BaseModel):
+    model_config = example(
+        {
+            "code": CODE,
+            "status": "replied",
+            "submitted_at": "2026-12-05T04:30:34+00:00",
+            "due_at": "2026-12-18T15:59:59+00:00",
+            "department": DEPARTMENT,
+            "history": [
+                {"status": "received", "at": "2026-12-05T04:30:34+00:00", "public_reply": None},
+                {
+                    "status": "replied",
+                    "at": "2026-12-07T09:12:00+00:00",
+                    "public_reply": "已安排本周四上午现场核查。",
+                },
+            ],
+        },
+        strict=False,
+    )
+
     code: str
     status: Status
     submitted_at: datetime
@@ -190,10 +294,21 @@ class PublicTicket(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = example({"status": "ok"}, strict=False)
+
     status: str
 
 
 class Ready(BaseModel):
+    model_config = example(
+        {
+            "status": "ready",
+            "model_version": "20261205-042732-abfb",
+            "checks": {"model": True, "database": True},
+        },
+        strict=False,
+    )
+
     status: str
     model_version: str | None
     checks: dict[str, bool]
@@ -282,6 +397,8 @@ class QueueQuery(Strict):
 
 
 class CorrectionIn(Strict):
+    model_config = example({"department": "market_regulation", "note": "食品许可归市场监管"})
+
     category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     department: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     kind: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
@@ -290,7 +407,69 @@ class CorrectionIn(Strict):
 
 
 class ReturnIn(Strict):
+    model_config = example({"reason": "不属于本部门职责", "suggested_department": "service_center"})
+
     reason: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
     suggested_department: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
     _reason = field_validator("reason")(_not_blank)
+
+
+class HeadLabels(BaseModel):
+    category: str
+    department: str
+    kind: str
+
+
+class Verdict(BaseModel):
+    at: datetime
+    by: str = Field(description="The reviewer's key: its name and prefix.")
+    model_version: str | None
+    predicted: dict[str, str | None] = Field(description="The model's label per head, as corrected.")
+    verified: HeadLabels
+    changed: list[str] = Field(description="The heads the reviewer changed; none: a confirmation.")
+    note: str | None
+
+
+class CorrectionOut(BaseModel):
+    model_config = example(
+        {
+            "code": CODE,
+            "correction": {
+                "at": "2026-12-05T04:40:00+00:00",
+                "by": "王审核 (e5530c07)",
+                "model_version": "20261205-042732-abfb",
+                "predicted": {**LABELS, "department": "service_center"},
+                "verified": LABELS,
+                "changed": ["department"],
+                "note": "食品许可归市场监管",
+            },
+            "routing": LABELS,
+        },
+        strict=False,
+    )
+
+    code: str
+    correction: Verdict
+    routing: HeadLabels = Field(description="The ticket's routing now, the verdict applied.")
+
+
+class ReturnOut(BaseModel):
+    model_config = example(
+        {
+            "code": CODE,
+            "returned_by": "market_regulation",
+            "routed_to": "service_center",
+            "returns": 1,
+            "review_reason": "returned",
+        },
+        strict=False,
+    )
+
+    code: str
+    returned_by: str = Field(description="The department that sent it back.")
+    routed_to: str = Field(description="The department it went to instead.")
+    returns: int = Field(ge=1, description="Times it has been sent back, this one included.")
+    review_reason: Literal["returned_twice", "returned", "uncertain", "quality_check"] | None = Field(
+        description="Why it now waits in the review queue."
+    )

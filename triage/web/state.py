@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app, g
 from sqlalchemy.orm import Session
@@ -17,26 +17,26 @@ __all__ = ["database", "db_session", "models", "settings", "tipbook"]
 
 
 def settings() -> Settings:
-    return current_app.config["TRIAGE"]
+    return cast("Settings", current_app.config["TRIAGE"])
 
 
 def database() -> Database:
-    return current_app.extensions["triage.db"]
+    return cast("Database", current_app.extensions["triage.db"])
 
 
 def models() -> ModelHolder:
-    return current_app.extensions["triage.models"]
+    return cast("ModelHolder", current_app.extensions["triage.models"])
 
 
 def tipbook() -> TipBook:
-    return current_app.extensions["triage.tips"]
+    return cast("TipBook", current_app.extensions["triage.tips"])
 
 
 def db_session() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db" not in g:
         g.db = database().session()
-    return g.db
+    return cast(Session, g.db)
 
 
 def close_session(_exc: BaseException | None = None) -> None:

@@ -70,7 +70,8 @@ def _page_session() -> PageSession | None:
         token = session.get("sid")
         hours = float(settings().session_hours)
         g.page_session = page_sessions.find(db_session(), token, hours) if token else None
-    return g.page_session
+    found: PageSession | None = g.page_session
+    return found
 
 
 @bp.context_processor

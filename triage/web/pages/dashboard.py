@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,6 @@ def _charts(where: dict[str, Any], first: date) -> dict[str, Markup]:
     for head in stats.HEADS:
         pairs = [(v["predicted"].get(head) or "?", v["verified"][head]) for v in verdicts]
         out[f"confusion_{head}"] = charts.confusion_svg(
-            pairs, lambda label, head=head: label_name(head, label), CHARTS[f"confusion_{head}"]
+            pairs, functools.partial(label_name, head), CHARTS[f"confusion_{head}"]
         )
     return out

@@ -41,11 +41,16 @@ def _queue(filters: dict[str, str]) -> list[Ticket]:
 
 
 def _ticket_url(code: str, filters: dict[str, str]) -> str:
-    return url_for("pages.ticket", code=code, **{k: v for k, v in filters.items() if v})
+    return url_for("pages.ticket", code=code, **_given(filters))
 
 
 def _queue_url(filters: dict[str, str]) -> str:
-    return url_for("pages.queue", **{k: v for k, v in filters.items() if v})
+    return url_for("pages.queue", **_given(filters))
+
+
+def _given(filters: dict[str, str]) -> dict[str, Any]:
+    """The filters set, as URL query values (url_for's own options start with _)."""
+    return {k: v for k, v in filters.items() if v}
 
 
 def _find(code: str) -> Ticket | None:
