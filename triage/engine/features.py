@@ -126,7 +126,8 @@ class TermCounts:
         self.counts: list[sp.csr_matrix] = []
         for block in blocks:
             vocab: dict[str, int] = {}
-            indptr, indices = [0], []
+            indptr: list[int] = [0]
+            indices: list[int] = []
             for doc in analyzed:
                 indices.extend(vocab.setdefault(t, len(vocab)) for t in doc[block])
                 indptr.append(len(indices))

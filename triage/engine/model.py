@@ -36,8 +36,8 @@ def class_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.ndarra
     if not power:
         return weights
     n_class = np.bincount(y, weights=weights)
-    w = weights * np.power(np.maximum(n_class[y], 1e-12), -power)
-    return w * (len(w) / w.sum())
+    w: np.ndarray = weights * np.power(np.maximum(n_class[y], 1e-12), -power)
+    return w * (len(w) / float(w.sum()))
 
 
 class HeadModel:
