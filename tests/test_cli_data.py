@@ -66,6 +66,8 @@ def xlsx(orders):
 
 
 MAPPING = [
+    "--id",
+    "工单编号",
     "--text",
     "诉求内容",
     "--title",

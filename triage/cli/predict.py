@@ -84,7 +84,7 @@ def _source(args: argparse.Namespace) -> tuple[list[str], Iterator[Row], Table |
             raise BadInput(f"Text {number} is empty.")
     path = existing_file(args.input) if args.input else None
     if path is None or path.suffix.lower() not in TABLES:
-        if args.text or args.titles or args.encoding or args.sheet:
+        if args.text or args.titles or args.encoding or args.sheet or args.id:
             raise BadInput("--text, --title, --encoding and --sheet describe a .csv or .xlsx --input.")
         given = [{"text": t, "title": ""} for t in args.texts]
         if path is not None:

@@ -42,12 +42,15 @@ class DataSpec:
     holds each head's labels, and the file's encoding or sheet.
 
     ``titles`` empty means a column named ``title`` when the file has one; ``heads`` None means
-    whichever of ``DEFAULT_HEADS`` the file has, each from the column of that name.
+    whichever of ``DEFAULT_HEADS`` the file has, each from the column of that name; ``id`` None
+    means a column named ``id`` when there is one, else the file's name (less its extension,
+    so a CSV and an .xlsx of one export agree) and row number. The id picks the held-out tenth.
     """
 
     text: str = "text"
     titles: tuple[str, ...] = ()
     heads: Mapping[str, str] | None = None
+    id: str | None = None
     encoding: str | None = None
     sheet: str | None = None
     min_rows: int = MIN_ROWS
@@ -166,7 +169,9 @@ def read_labelled(
                     file_heads[head] = column
                 elif require_heads:
                     table.require(column, f"--head {head}={column}" if spec.heads else "")
-            has_id = "id" in table.columns
+            if spec.id is not None:
+                table.require(spec.id, "--id")
+            id_col = spec.id or ("id" if "id" in table.columns else None)
             before = len(data.items)
             for row in table.rows:
                 data.report.rows += 1
@@ -175,7 +180,7 @@ def read_labelled(
                     data.report.empty_text += 1
                     continue
                 title = "。".join(row[c] for c in titles if row[c])
-                row_id = (row["id"] if has_id else "") or f"{path.name}:{table.row_number}"
+                row_id = (row[id_col] if id_col else "") or f"{path.stem}:{table.row_number}"
                 data.items.append({"text": text, "title": title, "id": row_id})
                 for head in wanted:
                     label = row[file_heads[head]] if head in file_heads else ""
