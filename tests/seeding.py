@@ -88,7 +88,7 @@ def ticket(
         "status": "received",
         "category": category,
         "department": department,
-        "kind": kind,
+        "labels": {"category": category, "department": department, "kind": kind},
         "prediction": prediction(category, department, kind),
         "needs_review": False,
         "confidence": 0.9,

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from triage.engine.heads import CATEGORY, DEPARTMENT, role_columns
 from triage.engine.text import prepare
 from triage.service import status
 from triage.service.codes import new_code
@@ -33,17 +34,29 @@ __all__ = [
 ]
 
 CODE_ATTEMPTS = 5
-HEADS = ("category", "department", "kind")
 
 
-def time_limit(settings: Settings, taxonomy_limits: dict[str, int], category: str) -> int:
-    """Working days to answer: the setting's override, else the taxonomy's, else the default."""
+def time_limit(settings: Settings, taxonomy_limits: dict[str, int], category: str | None) -> int:
+    """Working days to answer: the setting's override, else the taxonomy's, else the default
+    (also for a model without a category head)."""
+    if category is None:
+        return settings.default_time_limit
     return settings.time_limits.get(category, taxonomy_limits.get(category, settings.default_time_limit))
+
+
+def heads_of_prediction(prediction: dict[str, Any]) -> list[str]:
+    """The heads a prediction object carries (its head entries are the dicts with a label)."""
+    return [h for h, v in prediction.items() if isinstance(v, dict) and "label" in v]
+
+
+def labels_of(prediction: dict[str, Any]) -> dict[str, str]:
+    """head -> predicted label, for every head of the model that made ``prediction``."""
+    return {h: str(prediction[h]["label"]) for h in heads_of_prediction(prediction)}
 
 
 def review_fields(prediction: dict[str, Any], qc_share: float) -> dict[str, Any]:
     """Why (if at all) a new ticket goes to the review queue, and how uncertain it is."""
-    heads = [h for h in HEADS if h in prediction]
+    heads = heads_of_prediction(prediction)
     uncertain = [h for h in heads if prediction[h].get("needs_review")]
 
     def margin(h: str) -> float:
@@ -84,7 +97,8 @@ def create_ticket(
     is stored with the ticket; if a concurrent request with the same key won, its ticket is
     returned instead."""
     now = now or datetime.now(UTC)
-    routing = {h: prediction[h]["label"] for h in HEADS}
+    labels = labels_of(prediction)
+    first = prediction.get(CATEGORY) or next((prediction[h] for h in labels), {})
     review = review_fields(prediction, qc_share)
     for _ in range(CODE_ATTEMPTS):
         ticket = Ticket(
@@ -102,13 +116,14 @@ def create_ticket(
             prediction=prediction,
             model_version=prediction.get("model_version"),
             needs_review=bool(prediction["needs_review"]),
-            confidence=float(prediction["category"]["confidence"]),
+            confidence=float(first.get("confidence", 0.0)),
             due_at=add_working_days(now, days, tz),
-            **routing,
+            labels=labels,
+            **role_columns(labels),
             **review,
         )
         ticket.events.append(
-            TicketEvent(type=status.INITIAL, at=now, actor="intake", department=routing["department"])
+            TicketEvent(type=status.INITIAL, at=now, actor="intake", department=labels.get(DEPARTMENT))
         )
         session.add(ticket)
         try:
