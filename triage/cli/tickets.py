@@ -7,11 +7,17 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from triage.cli.parsing import actions, command
 from triage.errors import BadInput
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from triage.engine.heads import Heads
+    from triage.settings import Settings
 
 STATUSES = ("received", "dispatched", "accepted", "replied", "closed")
 
@@ -73,9 +79,24 @@ def _yes_no(value: str | None) -> bool | None:
     return None if value is None else value == "yes"
 
 
+def model_heads(conf: Settings, session: Session) -> Heads:
+    """The active model's heads, named by its taxonomy, read from its card (the model itself
+    is not loaded); without a model, the project's taxonomy's heads."""
+    from triage.engine.heads import heads_of, model_taxonomy
+    from triage.engine.persist import read_card
+    from triage.service.registry import resolve_model_dir
+
+    folder = resolve_model_dir(conf, session)
+    taxonomy = model_taxonomy(folder, Path(conf.data_dir) / "taxonomy.json")
+    if folder is not None and (folder / "card.json").is_file():
+        labels = {h: spec.get("labels", []) for h, spec in read_card(folder).get("heads", {}).items()}
+    else:
+        labels = {h: list(spec.get("labels", {})) for h, spec in taxonomy["heads"].items()}
+    return heads_of(labels, taxonomy)
+
+
 def run_export(args: argparse.Namespace) -> int:
     from triage.cli.common import say
-    from triage.engine.data import load_taxonomy
     from triage.service import exports
     from triage.settings import load_settings
     from triage.storage.db import Database, database_url, upgrade
@@ -90,13 +111,20 @@ def run_export(args: argparse.Namespace) -> int:
         "overdue": _yes_no(args.overdue),
         "needs_review": _yes_no(args.needs_review),
     }
-    names = load_taxonomy(Path(conf.data_dir) / "taxonomy.json")
     url = database_url(conf)
     upgrade(url)
     db = Database(url)
     count = 0
     try:
-        found = exports.export(db.session, filters, tz=conf.timezone, names=names.name)
+        with db.session() as session:
+            heads = model_heads(conf, session)
+        found = exports.export(
+            db.session,
+            filters,
+            tz=conf.timezone,
+            names=heads.name,
+            extra_heads=heads.extras,
+        )
 
         def counted() -> Iterator[list[Any]]:
             nonlocal count

@@ -72,15 +72,17 @@ def export(
     *,
     tz: str,
     names: Names,
-    extra_heads: Sequence[str] = ("kind",),
+    extra_heads: Sequence[str] = (),
     now: datetime | None = None,
     batch: int = BATCH,
     beat: Callable[[], None] | None = None,
 ) -> Export:
     """The tickets the staff listing's ``filters`` select (department scoping already
-    applied by the caller), newest first. ``sessions`` opens the session the rows are read
-    with (closed when the rows are exhausted or dropped); ``beat`` is called after each batch
-    (a server's watchdog that must hear from a long request)."""
+    applied by the caller), newest first, with the labels of ``extra_heads`` (the model's
+    heads other than department and category) as columns of their own. ``sessions`` opens
+    the session the rows are read with (closed when the rows are exhausted or dropped);
+    ``beat`` is called after each batch (a server's watchdog that must hear from a long
+    request)."""
     now = now or datetime.now(UTC)
     return Export(
         columns(extra_heads),
@@ -102,12 +104,14 @@ def _rows(
     conds = conditions(filters, now)
     wanted = (
         *(Ticket.id, Ticket.code, Ticket.created_at, Ticket.status, Ticket.channel),
-        *(Ticket.department, Ticket.category, Ticket.kind, Ticket.due_at, Ticket.closed_at),
+        *(Ticket.department, Ticket.category, Ticket.labels, Ticket.due_at, Ticket.closed_at),
         *(Ticket.needs_review, Ticket.text_masked),
     )
     named: dict[tuple[str, str], str] = {}
 
-    def name(head: str, label: str) -> str:
+    def name(head: str, label: str | None) -> str:
+        if label is None:
+            return ""
         if (head, label) not in named:
             named[head, label] = names(head, label)
         return named[head, label]
@@ -125,12 +129,12 @@ def _rows(
             found = session.execute(query).all()
             session.rollback()  # no read transaction held open between batches
             for r in found:
-                heads = {"kind": r.kind}
+                labels = r.labels or {}
                 yield [
                     *(r.code, local(r.created_at), r.status, r.channel),
-                    *(r.department, name("department", r.department)),
-                    *(r.category, name("category", r.category)),
-                    *(heads.get(h, "") for h in extra_heads),
+                    *(r.department or "", name("department", r.department)),
+                    *(r.category or "", name("category", r.category)),
+                    *(labels.get(h) or "" for h in extra_heads),
                     local(r.due_at),
                     r.status != "closed" and r.due_at < now,
                     local(r.closed_at),

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, url_for
 from flask_openapi3 import APIBlueprint, Tag
 
+from triage.engine.heads import ROLES
 from triage.service import exports, idempotency, repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
@@ -216,6 +217,7 @@ def export_tickets(query: ExportQuery) -> Response:
         filters,
         tz=conf.timezone,
         names=names.name,
+        extra_heads=[h for h in models().get().heads if h not in ROLES],
         beat=current_app.extensions.get("triage.heartbeat"),
     )
     chunks = exports.xlsx_chunks(data) if query.format == "xlsx" else exports.csv_chunks(data)
