@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from triage.storage.db import current_revision, upgrade
 
-HEAD = "0006"
+HEAD = "0007"
 
 
 def test_migrations_build_an_empty_database(database_url):
@@ -71,9 +71,7 @@ def _insert_old_ticket(conn) -> None:
     )
     tid = conn.execute(sa.text("SELECT id FROM tickets")).scalar()
     conn.execute(
-        sa.text(
-            "INSERT INTO ticket_events (ticket_id, type, at) VALUES (:t, 'received', CURRENT_TIMESTAMP)"
-        ),
+        sa.text("INSERT INTO ticket_events (ticket_id, type, at) VALUES (:t, 'received', CURRENT_TIMESTAMP)"),
         {"t": tid},
     )
     conn.execute(

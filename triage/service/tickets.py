@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Page",
     "add_event",
+    "conditions",
     "create_ticket",
     "get_by_code",
     "list_tickets",
@@ -203,18 +204,9 @@ def count_matching(session: Session, conds: list[ColumnElement[bool]]) -> tuple[
     return max(COUNT_EXACT + 1, int(plan[0]["Plan"]["Plan Rows"])), False
 
 
-def list_tickets(
-    session: Session,
-    filters: dict[str, Any],
-    page: int,
-    per_page: int,
-    now: datetime | None = None,
-    after: int | None = None,
-) -> Page:
-    """Newest first. ``after`` (a ticket id, the cursor of the previous page) reads the
-    next page straight from the primary key, however deep; ``page`` skips ids first
-    (reading only the primary key) and then loads the page's rows."""
-    now = now or datetime.now(UTC)
+def conditions(filters: dict[str, Any], now: datetime) -> list[ColumnElement[bool]]:
+    """The staff listing's filters as SQL (status, department, category, since, overdue,
+    needs_review): the listing and the export select the same tickets."""
     conds: list[ColumnElement[bool]] = []
     for column in ("status", "department", "category"):
         if filters.get(column):
@@ -227,6 +219,21 @@ def list_tickets(
         conds += [Ticket.status != "closed", Ticket.due_at < now]
     elif filters.get("overdue") is False:
         conds.append((Ticket.status == "closed") | (Ticket.due_at >= now))
+    return conds
+
+
+def list_tickets(
+    session: Session,
+    filters: dict[str, Any],
+    page: int,
+    per_page: int,
+    now: datetime | None = None,
+    after: int | None = None,
+) -> Page:
+    """Newest first. ``after`` (a ticket id, the cursor of the previous page) reads the
+    next page straight from the primary key, however deep; ``page`` skips ids first
+    (reading only the primary key) and then loads the page's rows."""
+    conds = conditions(filters, now or datetime.now(UTC))
     total, exact = count_matching(session, conds)
     ids = select(Ticket.id).where(*conds).order_by(Ticket.id.desc())
     ids = ids.where(Ticket.id < after) if after is not None else ids.offset((page - 1) * per_page)

@@ -86,6 +86,9 @@ class Ticket(Base):
     # Repeat complaints: the earlier open ticket this one repeats, and its cluster.
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     cluster_id: Mapped[int | None] = mapped_column(index=True)
+    # The ticket's id in the system it was imported from (triage.service.imports); NULL for
+    # tickets taken in by intake. Unique: importing a file again adds nothing twice.
+    external_id: Mapped[str | None] = mapped_column(String(128))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -106,6 +109,7 @@ class Ticket(Base):
             sqlite_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
             postgresql_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
         ),
+        Index("ux_tickets_external_id", "external_id", unique=True),
         # Every column the summary reads (triage.service.stats): it scans this, not the rows.
         Index(
             "ix_tickets_summary",

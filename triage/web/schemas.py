@@ -129,13 +129,26 @@ class EventIn(Strict):
     )
 
 
-class TicketQuery(Strict):
+class ListingFilters(Strict):
+    """The staff listing's filters, shared by the listing and the export."""
+
     status: Status | None = None
     department: str | None = None
     category: str | None = None
     since: datetime | None = Field(None, description="Only tickets created at or after this time.")
     overdue: bool | None = None
     needs_review: bool | None = None
+
+    _since = field_validator("since", mode="before")(dated_only)
+
+
+class ExportQuery(ListingFilters):
+    format: Literal["csv", "xlsx"] = Field(
+        "csv", description="csv: UTF-8 with a byte-order mark (Excel shows Chinese); xlsx: a workbook."
+    )
+
+
+class TicketQuery(ListingFilters):
     page: int = Field(1, ge=1, le=100_000)  # a bigger offset overflows SQLite's integer
     per_page: int | None = Field(None, ge=1, le=200)
 
@@ -147,8 +160,6 @@ class TicketQuery(Strict):
         if isinstance(data, dict) and "cursor" in data:
             return {k: v for k, v in data.items() if k != "cursor"}
         return data
-
-    _since = field_validator("since", mode="before")(dated_only)
 
 
 # -- responses (documentation; handlers build plain dicts of these shapes) ---------------
