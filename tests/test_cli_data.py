@@ -290,3 +290,8 @@ def test_retrain_reads_the_centres_files_and_keeps_its_taxonomy(gb_csv, tmp_path
     candidate = max(settings.models_dir.glob("*/card.json")).parent
     assert candidate != active
     assert json.loads((candidate / TAXONOMY).read_text(encoding="utf-8")) == taxonomy  # the edit kept
+    # The gate of `models promote` reads the same files (without them: the project's data).
+    assert main(["models", "promote", candidate.name]) == 2
+    capsys.readouterr()
+    assert main(["models", "promote", candidate.name, "--data", str(gb_csv), *MAPPING]) in (0, 4)
+    assert f"compared with the active model {active.name}" in capsys.readouterr().err

@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         choices=["jsonl", "csv", "xlsx"],
         help="output format (default: from --output's extension, else jsonl)",
     )
-    add_data_options(p, data=None, heads=False, rare=False)
+    add_data_options(p, data=None, heads=False, ids=False, rare=False)
     p.set_defaults(run=run)
 
 
@@ -84,7 +84,7 @@ def _source(args: argparse.Namespace) -> tuple[list[str], Iterator[Row], Table |
             raise BadInput(f"Text {number} is empty.")
     path = existing_file(args.input) if args.input else None
     if path is None or path.suffix.lower() not in TABLES:
-        if args.text or args.titles or args.encoding or args.sheet or args.id:
+        if args.text or args.titles or args.encoding or args.sheet:
             raise BadInput("--text, --title, --encoding and --sheet describe a .csv or .xlsx --input.")
         given = [{"text": t, "title": ""} for t in args.texts]
         if path is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.engine.persist import sha256_of
+from triage.engine.readers import open_table
 from triage.errors import BadInput
 
 __all__ = [
@@ -137,8 +138,6 @@ def read_labelled(
     others titles. A row with an empty text is left out and counted; an empty label leaves
     that row out of that head only. ``require_heads=False`` skips heads a file lacks.
     """
-    from triage.engine.readers import open_table
-
     if not paths:
         raise BadInput("No data files were given.")
     spec = spec or _legacy_spec(heads, text_cols)
