@@ -207,6 +207,8 @@ def test_the_whole_service_runs_on_a_model_with_its_own_heads(centre, make_app, 
     finally:
         session.close()
     assert set(result.heads) == set(heads) and result.compared_with == version
+    # The centre's own taxonomy travels with the new version.
+    assert (folder / TAXONOMY_FILE).is_file() == (shape == "department_and_category")
     assert result.passed or result.reasons
 
 

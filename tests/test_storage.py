@@ -71,9 +71,7 @@ def _insert_old_ticket(conn) -> None:
     )
     tid = conn.execute(sa.text("SELECT id FROM tickets")).scalar()
     conn.execute(
-        sa.text(
-            "INSERT INTO ticket_events (ticket_id, type, at) VALUES (:t, 'received', CURRENT_TIMESTAMP)"
-        ),
+        sa.text("INSERT INTO ticket_events (ticket_id, type, at) VALUES (:t, 'received', CURRENT_TIMESTAMP)"),
         {"t": tid},
     )
     conn.execute(

@@ -10,12 +10,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from triage.engine.heads import default_heads
 from triage.engine.persist import sha256_of
 from triage.errors import BadInput
 
-__all__ = ["DEFAULT_HEADS", "Dataset", "Taxonomy", "read_labelled", "read_lines"]
+__all__ = ["Dataset", "Taxonomy", "read_labelled", "read_lines"]
 
-DEFAULT_HEADS = ("category", "department", "kind")
 csv.field_size_limit(10_000_000)
 
 
@@ -51,7 +51,8 @@ def read_labelled(
 ) -> Dataset:
     """Read CSV files with a text column and label columns.
 
-    ``heads=None`` takes whichever of category/department/kind the files have. Text columns
+    ``heads=None`` takes whichever heads of the project's taxonomy the files have
+    (triage.engine.heads.default_heads). Text columns
     other than the last are treated as titles (prepended). An empty label leaves that row out
     of that head only; an empty text is an error naming the row.
     """
@@ -64,12 +65,13 @@ def read_labelled(
         body_col = text_cols[-1]
         if body_col not in columns:
             raise BadInput(f"The data file {path} has no {body_col!r} column (it has: {', '.join(columns)}).")
-        file_heads = wanted if wanted is not None else [h for h in DEFAULT_HEADS if h in columns]
+        known = default_heads()
+        file_heads = wanted if wanted is not None else [h for h in known if h in columns]
         missing = [h for h in file_heads if h not in columns]
         if missing and require_heads:
             raise BadInput(f"The data file {path} has no {missing[0]!r} column.")
         if not file_heads and require_heads:
-            raise BadInput(f"The data file {path} has no label column ({', '.join(DEFAULT_HEADS)}).")
+            raise BadInput(f"The data file {path} has no label column ({', '.join(known)}).")
         if wanted is None:
             wanted = file_heads
         for number, row in enumerate(rows, start=2):
