@@ -302,7 +302,9 @@ class PublicTicket(BaseModel):
     status: Status
     submitted_at: datetime
     due_at: datetime
-    department: dict[str, str]
+    department: dict[str, str | None] = Field(
+        description="id and name; id null when the ticket's model has no department head."
+    )
     history: list[PublicEvent]
 
 
