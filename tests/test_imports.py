@@ -105,7 +105,7 @@ def test_a_second_run_adds_nothing_twice(db, tmp_path, capsys):
         tmp_path / "more.csv", [*ROWS, ["HK-7", "2026-11-07", "", "噪音扰民", "housing", "x", "已办结"]]
     )
     assert run_import(more, "--id", "工单编号") == 0
-    tickets, events, bands = stored(db)
+    tickets, events, _ = stored(db)
     assert len(tickets) == 4 and events == 4
 
 

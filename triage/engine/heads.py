@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from triage.engine.scoring import ServingModel
 from triage.errors import BadInput
 
 __all__ = [
@@ -34,8 +35,12 @@ __all__ = [
     "TAXONOMY_FILE",
     "Heads",
     "MissingRole",
+    "dress",
     "heads_of",
+    "labels_of_card",
+    "labels_of_model",
     "model_taxonomy",
+    "of_folder",
     "role_columns",
 ]
 
@@ -209,3 +214,50 @@ def heads_of(
     if fallback_department and DEPARTMENT in labs:
         fallback[DEPARTMENT] = fallback_department
     return Heads(labs, names, head_names, limits, fallback)
+
+
+def labels_of_model(model: ServingModel) -> dict[str, list[str]]:
+    """head -> labels of a loaded model, in its own order."""
+    return {h: list(m.labels) for h, m in model.heads_.items()}
+
+
+def labels_of_card(card: Mapping[str, Any]) -> dict[str, list[str]]:
+    """head -> labels as a model card records them (no need to load the arrays)."""
+    heads = card.get("heads") or {}
+    return {str(h): [str(x) for x in (spec or {}).get("labels", [])] for h, spec in heads.items()}
+
+
+def of_folder(
+    folder: Path | None,
+    labels: Mapping[str, Iterable[str]],
+    data_dir: Path | None,
+    fallback_department: str = "",
+) -> Heads:
+    """The Heads of the model in ``folder`` (with ``labels``), named by its taxonomy.json
+    and the project's (``data_dir``/taxonomy.json); refused (BadInput, one sentence) when
+    the fallback department is not one of its departments: nothing sent back twice or
+    routed while unsure could be delivered."""
+    default = data_dir / TAXONOMY_FILE if data_dir is not None else None
+    heads = heads_of(labels, model_taxonomy(folder, default), fallback_department)
+    fallback = heads.fallback_department
+    if fallback is not None and fallback not in heads.labels.get(DEPARTMENT, ()):
+        where = (
+            "TRIAGE_FALLBACK_DEPARTMENT"
+            if fallback_department
+            else f"the fallback of {TAXONOMY_FILE} (next to the model, or the project's)"
+        )
+        known = ", ".join(heads.labels[DEPARTMENT][:12])
+        raise BadInput(
+            f"The fallback department {fallback!r} ({where}) is not a department of the model "
+            f"{folder.name if folder else ''}; set one of: {known}."
+        )
+    return heads
+
+
+def dress(model: ServingModel, heads: Heads) -> ServingModel:
+    """Give the loaded ``model`` the display names and fallback of ``heads`` (taxonomies are
+    edited after training; the served answer shows what they say now)."""
+    for h, m in model.heads_.items():
+        m.names = dict(heads.names.get(h, {}))
+    model.fallback = dict(heads.fallback)
+    return model

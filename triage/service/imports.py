@@ -66,7 +66,7 @@ class Columns:
 
     text: str
     heads: Mapping[str, str]
-    title: str | None = None
+    titles: tuple[str, ...] = ()
     created_at: str | None = None
     status: str | None = None
     id: str | None = None
@@ -75,8 +75,8 @@ class Columns:
         """(column, the option that named it), for checking them against the file's columns."""
         named = [(self.text, "--text")]
         named += [(col, f"--head {h}={col}") for h, col in self.heads.items()]
+        named += [(col, "--title") for col in self.titles]
         for column, option in (
-            (self.title, "--title"),
             (self.created_at, "--created-at"),
             (self.status, "--status"),
             (self.id, "--id"),
@@ -140,7 +140,7 @@ def row_id(row: Mapping[str, str], columns: Columns) -> str:
     """The row's id in its source system, else a hash of what makes it this ticket."""
     if columns.id:
         return row.get(columns.id, "").strip()
-    named = [columns.text, columns.title, columns.created_at, columns.status, *columns.heads.values()]
+    named = [columns.text, *columns.titles, columns.created_at, columns.status, *columns.heads.values()]
     content = json.dumps([row.get(c, "") if c else "" for c in named], ensure_ascii=False)
     return "sha1:" + hashlib.sha1(content.encode()).hexdigest()
 
@@ -240,7 +240,8 @@ def _ticket(
     if not external or len(external) > MAX_ID:
         report.refuse(where, f"the id ({columns.id}) is empty or longer than {MAX_ID} characters")
         return None
-    title = (row.get(columns.title, "").strip() or None) if columns.title else None
+    # Several title columns are joined as training joins them (triage.engine.data).
+    title = "。".join(t for c in columns.titles if (t := row.get(c, "").strip())) or None
     labels = {h: label for h, col in columns.heads.items() if (label := row.get(col, "").strip())}
     roles = role_columns(labels)
     return {

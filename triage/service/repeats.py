@@ -103,11 +103,12 @@ def band_hashes(grams: frozenset[str]) -> list[int]:
     ]
 
 
-@lru_cache(maxsize=1)
-def candidate_query() -> Select[int, str]:
+@lru_cache(maxsize=2)
+def candidate_query(by_category: bool = True) -> Select[int, str]:
     """Open tickets of a category since a time that share a band, newest first: id and
     masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
-    once: building this expression costs more than running it.
+    once: building this expression costs more than running it. ``by_category=False`` (a
+    ticket whose model has no category head) matches by text alone, ``category`` unbound.
 
     Each band contributes only its BAND_LIMIT newest tickets, read backwards from the
     (band, hash, ticket_id) index: when thousands of tickets share a text (a flood of one
@@ -123,12 +124,13 @@ def candidate_query() -> Select[int, str]:
         for i in range(BANDS)
     ]
     shared = union_all(*(select(band.c.ticket_id) for band in newest))
+    same = [Ticket.category == bindparam("category")] if by_category else []
     return (
         select(Ticket.id, Ticket.text_masked)
         .where(
             Ticket.id.in_(shared),
             Ticket.created_at >= bindparam("since", type_=Ticket.created_at.type),
-            Ticket.category == bindparam("category"),
+            *same,
             Ticket.status != "closed",
         )
         .order_by(Ticket.id.desc())
@@ -156,8 +158,12 @@ def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) 
     bands = {f"h{i}": h for i, h in enumerate(band_hashes(grams))}
     since = now - timedelta(days=policy.window_days)
     with session.no_autoflush:  # the new ticket is inserted below, once linked
-        where = {"category": ticket.category, "since": since}
-        found = session.connection().execute(candidate_query(), bands | where).all()  # no ORM layer
+        by_category = ticket.category is not None
+        where: dict[str, Any] = {"since": since}
+        if by_category:
+            where["category"] = ticket.category
+        query = candidate_query(by_category)
+        found = session.connection().execute(query, bands | where).all()  # no ORM layer
         # The most similar; among equals the first (smallest id).
         score, _, best_id = max(
             ((jaccard(grams, shingles(masked)), -tid, tid) for tid, masked in found), default=(0.0, 0, 0)

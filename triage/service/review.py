@@ -90,8 +90,8 @@ def add_correction(
         if label and label not in known.get(head, ()) and not new_label:
             raise UnknownLabel(head, label)
     current = dict(ticket.labels or {})
-    verified = {h: labels.get(h) or current.get(h) or _model_label(ticket.prediction, h) for h in known}
-    verified = {h: v for h, v in verified.items() if v}
+    chosen = {h: labels.get(h) or current.get(h) or _model_label(ticket.prediction, h) for h in known}
+    verified: dict[str, str] = {h: v for h, v in chosen.items() if v}
     predicted = {h: _model_label(ticket.prediction, h) for h in known}
     changed = [h for h in verified if verified[h] != predicted.get(h)]
     correction = Correction(
@@ -132,21 +132,22 @@ def return_ticket(
     actor: str,
     reason: str,
     suggested: str | None,
-    fallback: str,
+    fallback: str | None,
     now: datetime | None = None,
 ) -> Return:
     """A department sends a ticket back. It goes to the suggested department, else the
     model's best department that has not returned it; after two send-backs, to the fallback
-    department at the top of the review queue."""
+    department at the top of the review queue (without a fallback: the best remaining)."""
     now = now or datetime.now(UTC)
     status.send_back(ticket, now)
     refused = {r.department for r in ticket.returns} | {department}
-    if len(refused) >= 2:
+    if len(refused) >= 2 and fallback:
         target, reason_code = fallback, "returned_twice"
     elif suggested and suggested not in refused:
         target, reason_code = suggested, "returned"
     else:
-        target, reason_code = _best_remaining(ticket.prediction, refused, fallback), "returned"
+        target = _best_remaining(ticket.prediction, refused, fallback) or department
+        reason_code = "returned_twice" if len(refused) >= 2 else "returned"
     record = Return(
         at=now,
         department=department,
@@ -168,7 +169,7 @@ def return_ticket(
     return record
 
 
-def _best_remaining(prediction: dict[str, Any], refused: set[str], fallback: str) -> str:
+def _best_remaining(prediction: dict[str, Any], refused: set[str], fallback: str | None) -> str | None:
     entry = prediction.get(DEPARTMENT) or {}
     ranking = [entry.get("suggested") or entry.get("label")]
     ranking += [a["label"] for a in entry.get("alternatives", [])]

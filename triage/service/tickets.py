@@ -98,7 +98,8 @@ def create_ticket(
     returned instead."""
     now = now or datetime.now(UTC)
     labels = labels_of(prediction)
-    first = prediction.get(CATEGORY) or next((prediction[h] for h in labels), {})
+    # The confidence a ticket shows: its category's, else its model's first head's.
+    lead: dict[str, Any] = prediction.get(CATEGORY) or next((prediction[h] for h in labels), {})
     review = review_fields(prediction, qc_share)
     for _ in range(CODE_ATTEMPTS):
         ticket = Ticket(
@@ -116,7 +117,7 @@ def create_ticket(
             prediction=prediction,
             model_version=prediction.get("model_version"),
             needs_review=bool(prediction["needs_review"]),
-            confidence=float(first.get("confidence", 0.0)),
+            confidence=float(lead.get("confidence", 0.0)),
             due_at=add_working_days(now, days, tz),
             labels=labels,
             **role_columns(labels),

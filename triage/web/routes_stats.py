@@ -16,7 +16,7 @@ from triage.web.access import access
 from triage.web.apidoc import operation_id
 from triage.web.problems import ApiError
 from triage.web.schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
-from triage.web.state import db_session, settings
+from triage.web.state import db_session, models, settings
 
 bp = APIBlueprint(
     "stats",
@@ -50,7 +50,8 @@ def summary(query: SummaryQuery) -> dict[str, Any]:
         raise ApiError(400, "from is after to.", errors=[{"field": "from", "message": "after to"}])
     start = day_start(query.from_) if query.from_ else None
     end = day_start(query.to + timedelta(days=1)) if query.to else None
-    return stats.summary(db_session(), start, end, department_filter(g.key, query.department))
+    heads = list(models().heads())
+    return stats.summary(db_session(), start, end, department_filter(g.key, query.department), heads=heads)
 
 
 @bp.get("/hotspots", responses={200: HotspotsOut})

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.engine.heads import ROLES
+from triage.engine.heads import CATEGORY
 from triage.service import exports, idempotency, repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
@@ -38,7 +38,7 @@ from triage.web.schemas import (
     TicketQuery,
 )
 from triage.web.state import database, db_session, models, settings, tipbook
-from triage.web.taxonomy import department_name, taxonomy, time_limits
+from triage.web.taxonomy import department_name
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint(
@@ -73,8 +73,9 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
             log.info("ticket %s sent again with its idempotency key", first.code)
             return _intake_answer(first, first.prediction, conf), 201, {"Idempotent-Replayed": "true"}
         claim = idempotency.claim(caller, key, print_)
-    prediction = models().get().route({"text": body.text, "title": body.title})
-    category = prediction["category"]["label"]
+    model, heads = models().both()
+    prediction = model.route({"text": body.text, "title": body.title})
+    category = (prediction.get(CATEGORY) or {}).get("label")
     contact = body.contact.model_dump() if body.contact else {}
     ticket = svc.create_ticket(
         session,
@@ -83,14 +84,14 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
         channel=body.channel,
         contact=contact,
         prediction=prediction,
-        days=svc.time_limit(conf, time_limits(), category),
+        days=heads.time_limit(category, conf.default_time_limit, conf.time_limits),
         tz=conf.timezone,
         qc_share=conf.review_random_share,
         repeats=repeats.RepeatPolicy.from_settings(conf),
         idempotency=claim,
     )
     # Committed: from here on nothing may answer "not stored", or the client sends it again.
-    log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
+    log.info("ticket %s received: %s -> %s", ticket.code, category or "-", ticket.department or "-")
     record_prediction(prediction)
     count_ticket(ticket.channel)
     return _intake_answer(ticket, prediction, conf), 201, {}
@@ -98,8 +99,9 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
 
 def _intake_answer(ticket: Ticket, prediction: dict[str, Any], conf: Settings) -> dict[str, Any]:
     """The 201 body, from what is in memory; the tips are extras, and if they fail the
-    answer goes without them rather than as an error about a ticket that is stored."""
-    category = prediction["category"]["label"]
+    answer goes without them rather than as an error about a ticket that is stored. A model
+    without a category head gets tips ranked by the text alone."""
+    category = (prediction.get(CATEGORY) or {}).get("label")
     try:
         today = workdays.today_local(conf.timezone)
         tips = [
@@ -211,13 +213,13 @@ def export_tickets(query: ExportQuery) -> Response:
     filters["department"] = department_filter(g.key, query.department)
     if query.since is not None:
         filters["since"] = local_time(query.since, conf.timezone, "since")
-    names = taxonomy()
+    heads = models().heads()
     data = exports.export(
         database().session,
         filters,
         tz=conf.timezone,
-        names=names.name,
-        extra_heads=[h for h in models().get().heads if h not in ROLES],
+        names=heads.name,
+        extra_heads=heads.extras,
         beat=current_app.extensions.get("triage.heartbeat"),
     )
     chunks = exports.xlsx_chunks(data) if query.format == "xlsx" else exports.csv_chunks(data)

@@ -206,11 +206,13 @@ PREDICTION = {
 
 
 class PredictionOut(BaseModel):
-    model_config = example(PREDICTION, strict=False)
+    """The prediction: an entry per head of the active model, named by the head (the default
+    model: category, department, kind; a centre's model: the heads of its own data), besides
+    needs_review and model_version."""
 
-    category: HeadOut
-    department: HeadOut
-    kind: HeadOut
+    model_config = example(PREDICTION, strict=False) | ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, HeadOut] = Field(init=False)
+
     needs_review: bool
     model_version: str | None
 
@@ -338,13 +340,19 @@ class Cluster(BaseModel):
 
 
 class TicketSummary(BaseModel):
+    """A ticket in a listing; each head's label also sits at the top level under the head's
+    name (the default model: category, department, kind)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Any] = Field(init=False)
+
     code: str
     created_at: datetime
     channel: str
     status: Status
-    category: str
-    department: str
-    kind: str
+    category: str | None = Field(description="null when the ticket's model has no category head.")
+    department: str | None = Field(description="null when the ticket's model has no department head.")
+    labels: dict[str, str] = Field(description="Every head's label: head -> label.")
     needs_review: bool
     confidence: float
     due_at: datetime
@@ -387,9 +395,7 @@ class QueueItem(TicketSummary):
         description="Why it waits for a person; the queue is ordered by this, in this order."
     )
     quality_check: bool = Field(description="A confident ticket sampled at random to measure accuracy.")
-    uncertain_heads: list[Literal["category", "department", "kind"]] = Field(
-        description="The heads whose confidence is below their threshold."
-    )
+    uncertain_heads: list[str] = Field(description="The heads whose confidence is below their threshold.")
     margin: float = Field(
         description="Smallest top-two confidence gap of the uncertain heads (of all heads when none "
         "is); within a review reason, smaller comes first."
@@ -401,18 +407,31 @@ class ReviewQueue(BaseModel):
     items: list[QueueItem]
 
 
+HeadName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class QueueQuery(Strict):
-    head: Literal["category", "department", "kind"] | None = None
+    head: HeadName | None = Field(
+        None, description="Only tickets this head is unsure of: a head of the active model."
+    )
     department: str | None = None
     limit: int = Field(50, ge=1, le=500)
 
 
-class CorrectionIn(Strict):
-    model_config = example({"department": "market_regulation", "note": "食品许可归市场监管"})
+class CorrectionIn(BaseModel):
+    """The verified label of any head of the active model, by the head's name (the default
+    model: category, department, kind); a head left out keeps its label. A head the model
+    does not have is a 400 naming it."""
 
-    category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    department: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"department": "market_regulation", "note": "食品许可归市场监管"}},
+        extra="allow",
+    )
+    __pydantic_extra__: dict[str, Label | None] = Field(init=False)
+
+    category: Label | None = None
+    department: Label | None = None
     note: Annotated[str, StringConstraints(max_length=5000)] | None = None
     new_label: bool = Field(False, description="Allow a label the active model does not know yet.")
 
@@ -426,10 +445,7 @@ class ReturnIn(Strict):
     _reason = field_validator("reason")(_not_blank)
 
 
-class HeadLabels(BaseModel):
-    category: str
-    department: str
-    kind: str
+HeadLabels = dict[str, str | None]
 
 
 class Verdict(BaseModel):
@@ -437,7 +453,7 @@ class Verdict(BaseModel):
     by: str = Field(description="The reviewer's key: its name and prefix.")
     model_version: str | None
     predicted: dict[str, str | None] = Field(description="The model's label per head, as corrected.")
-    verified: HeadLabels
+    verified: dict[str, str] = Field(description="The verified label of every head of the model.")
     changed: list[str] = Field(description="The heads the reviewer changed; none: a confirmation.")
     note: str | None
 
