@@ -164,7 +164,8 @@ def test_stats_and_hotspots_see_the_imported_history(db, tmp_path):
     ]
     assert run_import(write_csv(tmp_path / "year.csv", rows), "--id", "工单编号") == 0
     with session_at(db) as s:
-        summary = stats.summary(s, NOW - timedelta(days=60), NOW + timedelta(seconds=1), now=NOW)
+        heads = ("category", "department")
+        summary = stats.summary(s, NOW - timedelta(days=60), NOW + timedelta(seconds=1), now=NOW, heads=heads)
         assert summary["total"] == len(rows)
         words = hotspots.Words.load(PROJECT_ROOT / "data")
         found = hotspots.spikes(s, NOW, timedelta(days=1), timedelta(days=28), words)["hotspots"]
