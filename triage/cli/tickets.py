@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
@@ -102,7 +103,7 @@ def run_import(args: argparse.Namespace) -> int:
     from triage.cli.progress import progress_bars
     from triage.engine.data import DEFAULT_HEADS
     from triage.engine.readers import open_table
-    from triage.service.imports import Columns, estimate_rows, import_rows
+    from triage.service.imports import Columns, DueRule, estimate_rows, import_rows
     from triage.settings import load_settings
     from triage.storage.db import Database, database_url, upgrade
 
@@ -131,8 +132,12 @@ def run_import(args: argparse.Namespace) -> int:
                     db.engine,
                     table.rows,
                     columns,
-                    tz=conf.timezone,
-                    days_for=lambda c: heads.time_limit(c, conf.default_time_limit, conf.time_limits),
+                    due=DueRule(
+                        conf.timezone,
+                        {**heads.time_limits, **conf.time_limits},
+                        conf.default_time_limit,
+                    ),
+                    workers=len(os.sched_getaffinity(0)),
                     channel=args.channel,
                     row_number=lambda: table.row_number,
                     total=total,
