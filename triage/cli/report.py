@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     upgrade(url)
     db = Database(url)
     try:
+        args.out.mkdir(parents=True, exist_ok=True)  # an unwritable folder is told first
         with db.session() as session:
             heads = active_heads(conf, session)
             path = build(
