@@ -156,13 +156,20 @@ def test_export_reads_in_batches_across_many_tickets(database_url):
         s.add_all([ticket(f"第{i}件事", created_at=NOW - timedelta(hours=i)) for i in range(25)])
         s.commit()
     engine = make_engine(database_url)
+    beats = []
     try:
         data = exports.export(
-            sessionmaker(engine), {}, tz="Asia/Shanghai", names=lambda h, label: label, batch=4
+            sessionmaker(engine),
+            {},
+            tz="Asia/Shanghai",
+            names=lambda h, label: label,
+            batch=4,
+            beat=lambda: beats.append(1),
         )
         rows = list(data.rows)
     finally:
         engine.dispose()
+    assert len(beats) == 7  # after each batch: a server's watchdog hears from a long export
     assert [r[-1] for r in rows] == [f"第{i}件事" for i in reversed(range(25))]  # by id, last first
 
 
