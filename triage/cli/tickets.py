@@ -137,7 +137,8 @@ def run_import(args: argparse.Namespace) -> int:
                         {**heads.time_limits, **conf.time_limits},
                         conf.default_time_limit,
                     ),
-                    workers=len(os.sched_getaffinity(0)),
+                    # Worker processes pay off on big files; a small one is done before they start.
+                    workers=len(os.sched_getaffinity(0)) if total > 20_000 else 0,
                     channel=args.channel,
                     row_number=lambda: table.row_number,
                     total=total,
