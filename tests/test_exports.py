@@ -205,3 +205,18 @@ def test_cli_export_refuses_an_unknown_format_with_one_sentence(capsys):
 
     assert main(["tickets", "export", "--format", "pdf"]) != 0
     assert "pdf" in capsys.readouterr().err
+
+
+def test_xlsx_goes_on_to_a_new_sheet_when_one_is_full(monkeypatch):
+    from openpyxl import load_workbook
+
+    from triage.service import exports
+
+    monkeypatch.setattr(exports, "XLSX_ROWS", 2)
+    rows = [[f"C{i}", "文本"] for i in range(5)]
+    body = b"".join(exports.xlsx_chunks(exports.Export(["code", "text"], iter(rows))))
+    book = load_workbook(io.BytesIO(body), read_only=True)
+    sheets = [list(ws.iter_rows(values_only=True)) for ws in book.worksheets]
+    assert [len(s) for s in sheets] == [3, 3, 2]  # each with its header
+    assert all(s[0] == ("code", "text") for s in sheets)
+    assert [r[0] for s in sheets for r in s[1:]] == [f"C{i}" for i in range(5)]
