@@ -156,13 +156,20 @@ def test_export_reads_in_batches_across_many_tickets(database_url):
         s.add_all([ticket(f"第{i}件事", created_at=NOW - timedelta(hours=i)) for i in range(25)])
         s.commit()
     engine = make_engine(database_url)
+    beats = []
     try:
         data = exports.export(
-            sessionmaker(engine), {}, tz="Asia/Shanghai", names=lambda h, label: label, batch=4
+            sessionmaker(engine),
+            {},
+            tz="Asia/Shanghai",
+            names=lambda h, label: label,
+            batch=4,
+            beat=lambda: beats.append(1),
         )
         rows = list(data.rows)
     finally:
         engine.dispose()
+    assert len(beats) == 7  # after each batch: a server's watchdog hears from a long export
     assert [r[-1] for r in rows] == [f"第{i}件事" for i in reversed(range(25))]  # by id, last first
 
 
@@ -198,3 +205,18 @@ def test_cli_export_refuses_an_unknown_format_with_one_sentence(capsys):
 
     assert main(["tickets", "export", "--format", "pdf"]) != 0
     assert "pdf" in capsys.readouterr().err
+
+
+def test_xlsx_goes_on_to_a_new_sheet_when_one_is_full(monkeypatch):
+    from openpyxl import load_workbook
+
+    from triage.service import exports
+
+    monkeypatch.setattr(exports, "XLSX_ROWS", 2)
+    rows = [[f"C{i}", "文本"] for i in range(5)]
+    body = b"".join(exports.xlsx_chunks(exports.Export(["code", "text"], iter(rows))))
+    book = load_workbook(io.BytesIO(body), read_only=True)
+    sheets = [list(ws.iter_rows(values_only=True)) for ws in book.worksheets]
+    assert [len(s) for s in sheets] == [3, 3, 2]  # each with its header
+    assert all(s[0] == ("code", "text") for s in sheets)
+    assert [r[0] for s in sheets for r in s[1:]] == [f"C{i}" for i in range(5)]

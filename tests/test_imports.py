@@ -105,7 +105,7 @@ def test_a_second_run_adds_nothing_twice(db, tmp_path, capsys):
         tmp_path / "more.csv", [*ROWS, ["HK-7", "2026-11-07", "", "噪音扰民", "housing", "x", "已办结"]]
     )
     assert run_import(more, "--id", "工单编号") == 0
-    tickets, events, _bands = stored(db)
+    tickets, events, _ = stored(db)
     assert len(tickets) == 4 and events == 4
 
 
@@ -164,7 +164,8 @@ def test_stats_and_hotspots_see_the_imported_history(db, tmp_path):
     ]
     assert run_import(write_csv(tmp_path / "year.csv", rows), "--id", "工单编号") == 0
     with session_at(db) as s:
-        summary = stats.summary(s, NOW - timedelta(days=60), NOW + timedelta(seconds=1), now=NOW)
+        heads = ("category", "department")
+        summary = stats.summary(s, NOW - timedelta(days=60), NOW + timedelta(seconds=1), now=NOW, heads=heads)
         assert summary["total"] == len(rows)
         words = hotspots.Words.load(PROJECT_ROOT / "data")
         found = hotspots.spikes(s, NOW, timedelta(days=1), timedelta(days=28), words)["hotspots"]
@@ -194,3 +195,35 @@ def test_dates_and_statuses_as_centres_write_them():
         assert parse_time(bad, zone) is None, bad
     assert parse_status("已办结") == "closed" and parse_status(" Closed ") == "closed"
     assert parse_status("已受理") == "accepted" and parse_status("maybe") is None
+
+
+def test_worker_processes_prepare_the_same_tickets_in_the_same_order(tmp_path):
+    from triage.engine.readers import open_table
+    from triage.service import imports
+
+    rows = [
+        [f"W{i}", "2026-11-02", "", f"第{i}次反映：{ROWS[i % 2][3]}", "housing", "d", "已办结"]
+        for i in range(1200)
+    ]
+    rows[700][3] = ""
+    path = write_csv(tmp_path / "many.csv", rows)
+    columns = imports.Columns(
+        text="诉求内容", heads={"category": "类别"}, created_at="受理时间", id="工单编号"
+    )
+    preparer = imports._Preparer(columns, imports.DueRule("Asia/Shanghai", {}, 10), NOW, "phone")
+
+    def prepared(workers):
+        with open_table(path) as table:
+            out = list(
+                imports._prepared(
+                    preparer, imports._chunks(table.rows, lambda: table.row_number, 100), workers
+                )
+            )
+        tickets = [(t["external_id"], t["text_masked"], t["due_at"], bands) for c in out for t, bands in c[0]]
+        return tickets, [line for c in out for line in c[1].bad_rows], sum(c[2] for c in out)
+
+    alone, pool = prepared(0), prepared(2)
+    assert alone == pool
+    assert (
+        len(alone[0]) == 1199 and alone[1] == ["row 702: the text (诉求内容) is empty"] and alone[2] == 1200
+    )

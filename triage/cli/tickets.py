@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from triage.cli.dataopts import add_data_options
 from triage.cli.parsing import actions, command
 from triage.errors import BadInput
 
@@ -85,54 +87,37 @@ def add_import(each: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         ],
     )
     imp.add_argument("file", help="a CSV (UTF-8, GBK or GB18030) or .xlsx file with a header row")
-    imp.add_argument("--text", required=True, metavar="COLUMN", help="the column holding the message")
-    imp.add_argument("--title", metavar="COLUMN", help="a column holding a title, if any")
-    imp.add_argument(
-        "--head",
-        action="append",
-        default=[],
-        metavar="NAME=COLUMN",
-        help="a head and the column of its labels (repeat for each: department, category, ...)",
-    )
+    add_data_options(imp, data=None, rare=False)
     imp.add_argument("--created-at", metavar="COLUMN", help="when each ticket came in; default: now")
     imp.add_argument("--status", metavar="COLUMN", help="each ticket's status; default: closed")
     imp.add_argument("--id", metavar="COLUMN", help="each ticket's id in the source system")
-    imp.add_argument("--encoding", help="the CSV file's encoding; default: detected")
-    imp.add_argument("--sheet", help="the .xlsx sheet; default: the first")
     imp.add_argument(
         "--channel", choices=["phone", "web", "window", "app"], default="phone", help="the tickets' channel"
     )
     imp.set_defaults(run=run_import)
 
 
-def _heads(pairs: list[str]) -> dict[str, str]:
-    heads: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, column = pair.partition("=")
-        if not sep or not name.strip() or not column.strip():
-            raise BadInput(f"--head {pair!r} is not NAME=COLUMN (for example department=承办单位).")
-        heads[name.strip()] = column.strip()
-    return heads
-
-
 def run_import(args: argparse.Namespace) -> int:
     from triage.cli.common import say
+    from triage.cli.dataopts import data_spec
     from triage.cli.progress import progress_bars
+    from triage.engine.heads import default_heads
     from triage.engine.readers import open_table
-    from triage.service.imports import Columns, estimate_rows, import_rows
+    from triage.service.imports import Columns, DueRule, estimate_rows, import_rows
     from triage.settings import load_settings
     from triage.storage.db import Database, database_url, upgrade
 
     conf = load_settings()
-    columns = Columns(
-        text=args.text,
-        heads=_heads(args.head),
-        title=args.title,
-        created_at=args.created_at,
-        status=args.status,
-        id=args.id,
-    )
-    with open_table(args.file, encoding=args.encoding, sheet=args.sheet) as table:
+    spec = data_spec(args)
+    with open_table(args.file, encoding=spec.encoding, sheet=spec.sheet) as table:
+        columns = Columns(
+            text=spec.text,
+            heads=spec.heads or {h: h for h in default_heads() if h in table.columns},
+            titles=spec.titles or tuple(c for c in ("title",) if c in table.columns),
+            created_at=args.created_at,
+            status=args.status,
+            id=args.id,
+        )
         for column, option in columns.required():
             table.require(column, option)
         url = database_url(conf)
@@ -147,8 +132,13 @@ def run_import(args: argparse.Namespace) -> int:
                     db.engine,
                     table.rows,
                     columns,
-                    tz=conf.timezone,
-                    days_for=lambda c: heads.time_limit(c, conf.default_time_limit, conf.time_limits),
+                    due=DueRule(
+                        conf.timezone,
+                        {**heads.time_limits, **conf.time_limits},
+                        conf.default_time_limit,
+                    ),
+                    # Worker processes pay off on big files; a small one is done before they start.
+                    workers=len(os.sched_getaffinity(0)) if total > 20_000 else 0,
                     channel=args.channel,
                     row_number=lambda: table.row_number,
                     total=total,
@@ -182,19 +172,16 @@ def _yes_no(value: str | None) -> bool | None:
 
 
 def model_heads(conf: Settings, session: Session) -> Heads:
-    """The active model's heads, named by its taxonomy, read from its card (the model itself
-    is not loaded); without a model, the project's taxonomy's heads."""
-    from triage.engine.heads import heads_of, model_taxonomy
-    from triage.engine.persist import read_card
-    from triage.service.registry import resolve_model_dir
+    """The active model's heads (from its card: the model is not loaded), or, with no model
+    yet, none: labels are then shown by their ids and times use the default limit."""
+    from triage.engine.heads import heads_of
+    from triage.errors import ModelRefused
+    from triage.service.registry import active_heads
 
-    folder = resolve_model_dir(conf, session)
-    taxonomy = model_taxonomy(folder, Path(conf.data_dir) / "taxonomy.json")
-    if folder is not None and (folder / "card.json").is_file():
-        labels = {h: spec.get("labels", []) for h, spec in read_card(folder).get("heads", {}).items()}
-    else:
-        labels = {h: list(spec.get("labels", {})) for h, spec in taxonomy["heads"].items()}
-    return heads_of(labels, taxonomy)
+    try:
+        return active_heads(conf, session)
+    except ModelRefused:
+        return heads_of({})
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,9 +38,10 @@ from triage.service.status import TRANSITIONS
 from triage.service.workdays import add_working_days
 from triage.storage import bulk
 
-__all__ = ["BATCH", "Columns", "Report", "import_rows", "parse_status", "parse_time"]
+__all__ = ["BATCH", "Columns", "DueRule", "Report", "import_rows", "parse_status", "parse_time"]
 
-BATCH = 5000
+BATCH = 5000  # tickets per transaction
+CHUNK = 500  # rows per piece of work for a worker process
 SHOWN = 10  # bad rows reported by number; the rest are counted
 MAX_ID = 128  # the external_id column's width
 EVENT_COLUMNS = ("ticket_id", "type", "at", "actor", "department")
@@ -56,7 +60,7 @@ _STATUS = {word.lower(): status for status, words in STATUS_WORDS.items() for wo
 }
 _DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?\s*秒?)?\s*$"
+    r"(?:[\sT]*(\d{1,2})\s*[:时点]\s*(\d{1,2})\s*分?(?:\s*:?\s*(\d{1,2})(?:\.\d+)?\s*秒?)?)?\s*$"
 )
 
 
@@ -66,7 +70,7 @@ class Columns:
 
     text: str
     heads: Mapping[str, str]
-    title: str | None = None
+    titles: tuple[str, ...] = ()
     created_at: str | None = None
     status: str | None = None
     id: str | None = None
@@ -75,8 +79,8 @@ class Columns:
         """(column, the option that named it), for checking them against the file's columns."""
         named = [(self.text, "--text")]
         named += [(col, f"--head {h}={col}") for h, col in self.heads.items()]
+        named += [(col, "--title") for col in self.titles]
         for column, option in (
-            (self.title, "--title"),
             (self.created_at, "--created-at"),
             (self.status, "--status"),
             (self.id, "--id"),
@@ -140,25 +144,121 @@ def row_id(row: Mapping[str, str], columns: Columns) -> str:
     """The row's id in its source system, else a hash of what makes it this ticket."""
     if columns.id:
         return row.get(columns.id, "").strip()
-    named = [columns.text, columns.title, columns.created_at, columns.status, *columns.heads.values()]
+    named = [columns.text, *columns.titles, columns.created_at, columns.status, *columns.heads.values()]
     content = json.dumps([row.get(c, "") if c else "" for c in named], ensure_ascii=False)
     return "sha1:" + hashlib.sha1(content.encode()).hexdigest()
 
 
-class _DueDates:
-    """Due dates cached per (local day, working days): computing one walks the holiday
-    calendar day by day, which per row was most of an import's time."""
+@dataclass(frozen=True)
+class DueRule:
+    """Working days to answer per category (``limits``, else ``default``), in ``tz``."""
 
-    def __init__(self, tz: str, days_for: Callable[[str | None], int]) -> None:
-        self.tz, self.zone, self.days_for = tz, ZoneInfo(tz), days_for
-        self.cache: dict[tuple[date, int], datetime] = {}
+    tz: str
+    limits: Mapping[str, int]
+    default: int
 
-    def __call__(self, created: datetime, category: str | None) -> datetime:
-        days = self.days_for(category)
-        key = (created.astimezone(self.zone).date(), days)
+    def days(self, category: str | None) -> int:
+        return self.default if category is None else self.limits.get(category, self.default)
+
+
+@dataclass
+class _Preparer:
+    """Turns rows into tickets (the Python work of an import: parsing, masking, banding), in
+    this process or in worker processes. Due dates are cached per (local day, working days):
+    computing one walks the holiday calendar day by day, which per row was most of an
+    earlier import's time."""
+
+    columns: Columns
+    due: DueRule
+    now: datetime
+    channel: str
+    cache: dict[tuple[date, int], datetime] = field(default_factory=dict)
+
+    def __call__(self, numbered: list[tuple[int, Mapping[str, str]]]) -> tuple[list[Prepared], Report]:
+        zone = ZoneInfo(self.due.tz)
+        report = Report()
+        out: list[Prepared] = []
+        for where, row in numbered:
+            ticket = _ticket(row, self.columns, zone, self.now, self.channel, self._due_at, report, where)
+            if ticket is not None:
+                grams = repeats.shingles(ticket["text_masked"])
+                out.append((ticket, repeats.band_hashes(grams) if grams else []))
+        return out, report
+
+    def _due_at(self, created: datetime, category: str | None) -> datetime:
+        days = self.due.days(category)
+        key = (created.astimezone(ZoneInfo(self.due.tz)).date(), days)
         if key not in self.cache:
-            self.cache[key] = add_working_days(created, days, self.tz)
+            self.cache[key] = add_working_days(created, days, self.due.tz)
         return self.cache[key]
+
+
+Prepared = tuple[dict[str, Any], list[int]]  # a ticket's columns and its band hashes
+_preparer: _Preparer | None = None  # a worker process's own
+
+
+def _start_worker(preparer: _Preparer) -> None:
+    global _preparer
+    _preparer = preparer
+
+
+def _prepare_in_worker(numbered: list[tuple[int, Mapping[str, str]]]) -> tuple[list[Prepared], Report]:
+    assert _preparer is not None
+    return _preparer(numbered)
+
+
+def _chunks(
+    rows: Iterable[Mapping[str, str]], number: Callable[[], int], size: int
+) -> Iterator[list[tuple[int, Mapping[str, str]]]]:
+    chunk: list[tuple[int, Mapping[str, str]]] = []
+    for row in rows:
+        chunk.append((number(), row))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _unseen(
+    engine: Engine, chunks: Iterator[list[tuple[int, Mapping[str, str]]]], columns: Columns, report: Report
+) -> Iterator[list[tuple[int, Mapping[str, str]]]]:
+    """The chunks less the rows already imported (counted as read and existing), so that
+    running an import again costs a lookup per row, not its masking and banding."""
+    for chunk in chunks:
+        with engine.connect() as conn:
+            known = bulk.existing_external_ids(conn, [row_id(row, columns) for _, row in chunk])
+        if known:
+            fresh = [(n, row) for n, row in chunk if row_id(row, columns) not in known]
+            report.read += len(chunk) - len(fresh)
+            report.existing += len(chunk) - len(fresh)
+            chunk = fresh
+        if chunk:
+            yield chunk
+
+
+def _prepared(
+    preparer: _Preparer, chunks: Iterator[list[tuple[int, Mapping[str, str]]]], workers: int
+) -> Iterator[tuple[list[Prepared], Report, int]]:
+    """(tickets, refusals, rows read) per chunk, in file order; with ``workers`` > 0, made by
+    that many processes, a few chunks ahead (bounded: memory stays flat)."""
+    if workers <= 0:
+        for chunk in chunks:
+            yield (*preparer(chunk), len(chunk))
+        return
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(preparer,)) as pool:
+        ahead: deque[tuple[Future[tuple[list[Prepared], Report]], int]] = deque()
+        for chunk in chunks:
+            ahead.append((pool.submit(_prepare_in_worker, chunk), len(chunk)))
+            if len(ahead) > 2 * workers + 2:
+                done, n = ahead.popleft()
+                yield (*done.result(), n)
+        while ahead:
+            done, n = ahead.popleft()
+            yield (*done.result(), n)
 
 
 def import_rows(
@@ -166,42 +266,54 @@ def import_rows(
     rows: Iterable[Mapping[str, str]],
     columns: Columns,
     *,
-    tz: str,
-    days_for: Callable[[str | None], int],
+    due: DueRule,
     channel: str = "phone",
     row_number: Callable[[], int] | None = None,
     total: int = 0,
     progress: Progress = quiet,
     batch: int = BATCH,
+    workers: int = 0,
     now: datetime | None = None,
 ) -> Report:
     """Import ``rows`` (dicts of column -> text, e.g. ``open_table(...).rows``) as tickets.
-    ``days_for(category)`` gives a category's working days to answer; ``row_number()`` the
-    file's row number of the row last read (for the report); ``total`` an estimate of the
-    rows, for ``progress``."""
-    now = now or datetime.now(UTC)
-    zone = ZoneInfo(tz)
+    ``row_number()`` gives the file's row number of the row last read (for the report);
+    ``total`` an estimate of the rows, for ``progress``; ``workers`` processes prepare the
+    rows (0: this one)."""
     report = Report()
-    due = _DueDates(tz, days_for)
+    preparer = _Preparer(columns, due, now or datetime.now(UTC), channel)
     counter = iter(range(2, 1 << 62))  # data rows start at 2 when nobody says where
     number = row_number or (lambda: next(counter))
-    pending: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        report.read += 1
-        where = number()
-        ticket = _ticket(row, columns, zone, now, channel, due, report, where)
-        if ticket is None:
-            continue
-        if ticket["external_id"] in pending:
-            report.existing += 1  # the same id twice in one file: the first one counts
-            continue
-        pending[ticket["external_id"]] = ticket
-        if len(pending) >= batch:
-            _write(engine, list(pending.values()), report)
+    pending: dict[str, Prepared] = {}
+    if workers > 0:
+        engine.dispose()  # no open connection is copied into the worker processes
+    # Worker processes mask and band the rows, one thread writes a batch while the next is
+    # made: the Python work and the database's work overlap.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        writing: Future[None] | None = None
+
+        def flush() -> None:
+            nonlocal writing
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(_write, engine, list(pending.values()), report)
             pending.clear()
             progress("importing", report.read, max(total, report.read))
-    _write(engine, list(pending.values()), report)
-    progress("importing", report.read, max(total, report.read))
+
+        chunks = _unseen(engine, _chunks(rows, number, CHUNK), columns, report)
+        for tickets, refused, n in _prepared(preparer, chunks, workers):
+            report.read += n
+            report.bad += refused.bad
+            report.bad_rows += refused.bad_rows[: SHOWN - len(report.bad_rows)]
+            for ticket, bands in tickets:
+                if ticket["external_id"] in pending:
+                    report.existing += 1  # the same id twice in one file: the first one counts
+                    continue
+                pending[ticket["external_id"]] = (ticket, bands)
+            if len(pending) >= batch:
+                flush()
+        flush()
+        if writing is not None:
+            writing.result()
     return report
 
 
@@ -211,7 +323,7 @@ def _ticket(
     zone: ZoneInfo,
     now: datetime,
     channel: str,
-    due: _DueDates,
+    due: Callable[[datetime, str | None], datetime],
     report: Report,
     where: int,
 ) -> dict[str, Any] | None:
@@ -240,7 +352,8 @@ def _ticket(
     if not external or len(external) > MAX_ID:
         report.refuse(where, f"the id ({columns.id}) is empty or longer than {MAX_ID} characters")
         return None
-    title = (row.get(columns.title, "").strip() or None) if columns.title else None
+    # Several title columns are joined as training joins them (triage.engine.data).
+    title = "。".join(t for c in columns.titles if (t := row.get(c, "").strip())) or None
     labels = {h: label for h, col in columns.heads.items() if (label := row.get(col, "").strip())}
     roles = role_columns(labels)
     return {
@@ -266,38 +379,35 @@ def _ticket(
     }
 
 
-def _write(engine: Engine, tickets: list[dict[str, Any]], report: Report, attempts: int = 3) -> None:
+def _write(engine: Engine, batch: list[Prepared], report: Report, attempts: int = 3) -> None:
     """One batch in one transaction: the tickets not stored yet, their events and bands. A
     unique index that refuses the batch (a query code drawn twice, or another import of the
     same rows meanwhile) makes it try again."""
     for attempt in range(attempts):
         try:
             with engine.begin() as conn:
-                known = bulk.existing_external_ids(conn, [t["external_id"] for t in tickets])
-                fresh = [t for t in tickets if t["external_id"] not in known]
-                for t in fresh:
+                known = bulk.existing_external_ids(conn, [t["external_id"] for t, _ in batch])
+                fresh = [(t, bands) for t, bands in batch if t["external_id"] not in known]
+                for t, _ in fresh:
                     t["code"] = new_code()
-                ids = bulk.insert_tickets(conn, fresh)
+                ids = bulk.insert_tickets(conn, [t for t, _ in fresh])
                 events = [
                     (tid, "received", t["created_at"], "import", t["department"])
-                    for tid, t in zip(ids, fresh, strict=True)
+                    for tid, (t, _) in zip(ids, fresh, strict=True)
                 ]
                 bulk.insert_rows(conn, "ticket_events", EVENT_COLUMNS, events)
-                bulk.insert_rows(conn, "ticket_bands", BAND_COLUMNS, list(_bands(ids, fresh)))
+                banded = [
+                    (tid, band, value)
+                    for tid, (_, bands) in zip(ids, fresh, strict=True)
+                    for band, value in enumerate(bands)
+                ]
+                bulk.insert_rows(conn, "ticket_bands", BAND_COLUMNS, banded)
             report.added += len(fresh)
             report.existing += len(known)
             return
         except IntegrityError:
             if attempt == attempts - 1:
                 raise
-
-
-def _bands(ids: list[int], tickets: list[dict[str, Any]]) -> Iterator[tuple[int, int, int]]:
-    for tid, t in zip(ids, tickets, strict=True):
-        grams = repeats.shingles(t["text_masked"])
-        if grams:
-            for band, value in enumerate(repeats.band_hashes(grams)):
-                yield tid, band, value
 
 
 def estimate_rows(path: Any) -> int:

@@ -62,13 +62,26 @@ class RepeatPolicy:
         return cls(int(conf.repeat_window_days), float(conf.repeat_threshold))
 
 
+class _Kept(dict[int, int | None]):
+    """str.translate's table: punctuation, spaces and control characters out, the rest kept;
+    filled as characters are first met (a lookup in C afterwards)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code))[0] in "PZC" else code
+        self[code] = kept
+        return kept
+
+
+_KEPT = _Kept()
+
+
 def shingles(text: str) -> frozenset[str]:
     """Character 3-grams of the text without punctuation or spaces (so re-punctuating a
     message does not make it new)."""
-    chars = "".join(ch for ch in text.lower() if unicodedata.category(ch)[0] not in "PZC")
+    chars = text.lower().translate(_KEPT)
     if len(chars) <= SHINGLE:
         return frozenset({chars}) if chars else frozenset()
-    return frozenset(chars[i : i + SHINGLE] for i in range(len(chars) - SHINGLE + 1))
+    return frozenset([chars[i : i + SHINGLE] for i in range(len(chars) - SHINGLE + 1)])
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

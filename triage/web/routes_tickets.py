@@ -38,7 +38,7 @@ from triage.web.schemas import (
     TicketQuery,
 )
 from triage.web.state import database, db_session, models, settings, tipbook
-from triage.web.taxonomy import department_name, heads
+from triage.web.taxonomy import department_name
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint(
@@ -213,13 +213,13 @@ def export_tickets(query: ExportQuery) -> Response:
     filters["department"] = department_filter(g.key, query.department)
     if query.since is not None:
         filters["since"] = local_time(query.since, conf.timezone, "since")
-    names = heads()
+    heads = models().heads()
     data = exports.export(
         database().session,
         filters,
         tz=conf.timezone,
-        names=names.name,
-        extra_heads=list(names.extras),
+        names=heads.name,
+        extra_heads=heads.extras,
         beat=current_app.extensions.get("triage.heartbeat"),
     )
     chunks = exports.xlsx_chunks(data) if query.format == "xlsx" else exports.csv_chunks(data)
