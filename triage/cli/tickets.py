@@ -87,7 +87,7 @@ def add_import(each: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         ],
     )
     imp.add_argument("file", help="a CSV (UTF-8, GBK or GB18030) or .xlsx file with a header row")
-    add_data_options(imp, data=None, rare=False)
+    add_data_options(imp, data=None, ids=False, rare=False)
     imp.add_argument("--created-at", metavar="COLUMN", help="when each ticket came in; default: now")
     imp.add_argument("--status", metavar="COLUMN", help="each ticket's status; default: closed")
     imp.add_argument("--id", metavar="COLUMN", help="each ticket's id in the source system")
