@@ -226,4 +226,4 @@ def test_the_commands_statuses_are_the_services():
     from triage.cli.tickets import STATUSES
     from triage.service.status import TRANSITIONS
 
-    assert STATUSES == tuple(TRANSITIONS)
+    assert tuple(TRANSITIONS) == STATUSES
