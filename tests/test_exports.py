@@ -220,3 +220,10 @@ def test_xlsx_goes_on_to_a_new_sheet_when_one_is_full(monkeypatch):
     assert [len(s) for s in sheets] == [3, 3, 2]  # each with its header
     assert all(s[0] == ("code", "text") for s in sheets)
     assert [r[0] for s in sheets for r in s[1:]] == [f"C{i}" for i in range(5)]
+
+
+def test_the_commands_statuses_are_the_services():
+    from triage.cli.tickets import STATUSES
+    from triage.service.status import TRANSITIONS
+
+    assert tuple(TRANSITIONS) == STATUSES

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from triage.engine.heads import Heads
     from triage.settings import Settings
 
+# triage.service.status.TRANSITIONS (kept equal by a test; importing it would load SQLAlchemy)
 STATUSES = ("received", "dispatched", "accepted", "replied", "closed")
 
 
@@ -28,10 +29,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
     p = command(
         sub,
         name,
-        help="export stored tickets to CSV or XLSX",
+        help="export stored tickets, or import a centre's past ones",
         examples=[
             "triage tickets export --output tickets.csv",
-            "triage tickets export --format xlsx -o t.xlsx",
+            "triage tickets import orders.csv --text 内容 --head department=承办单位 --id 工单编号",
         ],
     )
     each = actions(p)
