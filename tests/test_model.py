@@ -7,7 +7,7 @@ import pytest
 from paths import PROJECT_ROOT
 from sklearn.exceptions import NotFittedError
 
-from triage.engine.calibration import softmax
+from triage.engine.calibration import routed_alone, softmax
 from triage.engine.model import TriageModel, as_document
 from triage.engine.persist import CARD, load_model
 from triage.engine.scoring import _readable
@@ -163,8 +163,9 @@ def test_unsure_department_falls_back_and_flags_review(tiny_model):
     if dept["needs_review"]:
         assert dept["label"] == "general_office" or dept.get("suggested") is None
         assert result["needs_review"]
-    threshold = tiny_model.heads_["department"].review["threshold"]
-    assert (dept["confidence"] >= threshold) != dept["needs_review"]
+    head = tiny_model.heads_["department"]
+    proba = tiny_model.predict_proba(["嗯"])["department"]
+    assert routed_alone(proba, head.review, head.review_offset)[0] != dept["needs_review"]
 
 
 def test_reasons_are_terms_of_the_text(tiny_model):

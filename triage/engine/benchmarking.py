@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
+from triage.engine.calibration import routed_alone
 from triage.engine.data import Dataset, DataSpec, read_labelled
 from triage.engine.metrics import head_metrics
 from triage.engine.progress import Progress, quiet
@@ -47,10 +49,13 @@ def _measure(
     m = head_metrics(y, proba, classes)
     # The share the model routes alone (confidence at or above its review threshold) and
     # how often those are right: the staff time saved, at the precision promised.
-    auto = proba.max(axis=1) >= model.heads_[target].review["threshold"]
+    head = model.heads_[target]
+    auto = routed_alone(proba, head.review, head.review_offset)
     right = proba.argmax(axis=1) == y
+    predicted = [str(c) for c in classes[proba.argmax(axis=1)]]
     return {
         **m,
+        "pairs": (list(test[1]), predicted),
         "auto_share": float(auto.mean()),
         "auto_right": int((auto & right).sum()),
         "auto_n": int(auto.sum()),
@@ -133,5 +138,23 @@ def benchmark(
         "fit_s": round(float(np.mean([r["fit_s"] for r in runs])), 2),
         "predict_texts_per_s": round(n_test / sum(r["predict_s"] for r in runs), 1),
         "unseen_labels": sum(r["unseen_labels"] for r in runs),
+        "per_class": _per_class(
+            [t for r in runs for t in r["pairs"][0]], [p for r in runs for p in r["pairs"][1]]
+        ),
     }
     return summary
+
+
+def _per_class(true: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of every true label, over all test rows (all folds)."""
+    labels = sorted(set(true))
+    p, r, f, n = precision_recall_fscore_support(true, predicted, labels=labels, zero_division=0)
+    return {
+        lab: {
+            "precision": round(float(p[i]), 4),
+            "recall": round(float(r[i]), 4),
+            "f1": round(float(f[i]), 4),
+            "support": int(n[i]),
+        }
+        for i, lab in enumerate(labels)
+    }

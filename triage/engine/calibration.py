@@ -13,8 +13,11 @@ __all__ = [
     "coverage_of",
     "expected_calibration_error",
     "fit_conformal",
+    "fit_review",
     "fit_review_threshold",
     "fit_temperature",
+    "review_scores",
+    "routed_alone",
     "softmax",
 ]
 
@@ -68,6 +71,75 @@ def fit_review_threshold(proba: np.ndarray, y: np.ndarray, target: float) -> dic
     ok = np.flatnonzero(last_of_run & (precision >= target))
     if not len(ok):
         return {"threshold": 1.0, "precision": float("nan"), "coverage": 0.0}
+    k = int(ok[-1])
+    return {
+        "threshold": float(conf[k]),
+        "precision": float(precision[k]),
+        "coverage": float((k + 1) / len(conf)),
+    }
+
+
+def review_scores(proba: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """How sure each row's top label is: log(p1 / p2), the calibrated score margin between
+    the two best labels, plus the top label's offset (see :func:`fit_review`)."""
+    top2 = np.sort(np.clip(proba, 1e-300, None), axis=1)[:, -2:]
+    margin: np.ndarray = np.log(top2[:, 1]) - np.log(top2[:, 0]) + offset[proba.argmax(axis=1)]
+    return margin
+
+
+def routed_alone(proba: np.ndarray, review: dict[str, float], offset: np.ndarray | None) -> np.ndarray:
+    """Which rows the head routes without a person (the served model's rule, for arrays)."""
+    if "margin_threshold" not in review:
+        return np.asarray(proba.max(axis=1) >= review["threshold"])
+    zero = np.zeros(proba.shape[1])
+    return np.asarray(review_scores(proba, zero if offset is None else offset) >= review["margin_threshold"])
+
+
+def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[str, float], np.ndarray]:
+    """Review settings from out-of-fold probabilities: (review dict, per-class offsets).
+
+    The margin between the two best labels ranks rows by how likely the top label is right
+    better than the top probability alone, and a label that is common in training is more
+    often right at the same margin (class weights flatten the big labels' scores). A
+    logistic fit of "top label right" on (margin, log share of the top label) gives how much
+    that share counts: offset[c] = weight * log share(c). ``margin_threshold`` is then the
+    lowest score whose auto-routed share is ``target`` precise; ``threshold`` keeps the
+    top-probability rule's cut for models and readers that know only that one.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    n_classes = proba.shape[1]
+    share = np.maximum(np.bincount(y, minlength=n_classes) / len(y), 1e-6)
+    top = proba.argmax(axis=1)
+    right = (top == y).astype(np.float64)
+    base = review_scores(proba, np.zeros(n_classes))
+    gamma = 0.0
+    if 0 < right.sum() < len(right):
+        fit = LogisticRegression(C=1.0, max_iter=1000).fit(np.column_stack([base, np.log(share[top])]), right)
+        a, b = fit.coef_[0]
+        gamma = float(np.clip(b / a, 0.0, 5.0)) if a > 0 else 0.0
+    offset = gamma * np.log(share)
+    by_margin = _cut(review_scores(proba, offset), right, target)
+    review = fit_review_threshold(proba, y, target)
+    review.update(
+        margin_threshold=by_margin["threshold"],
+        precision=by_margin["precision"],
+        coverage=by_margin["coverage"],
+        prior_weight=gamma,
+    )
+    return review, offset
+
+
+def _cut(conf: np.ndarray, right: np.ndarray, target: float) -> dict[str, float]:
+    """The lowest ``conf`` above which the rows are at least ``target`` right (1e9: none)."""
+    order = np.argsort(-conf, kind="stable")
+    conf, right = conf[order], right[order]
+    precision = np.cumsum(right) / np.arange(1, len(right) + 1)
+    # Cut only between distinct values, so the threshold is a real boundary.
+    last_of_run = np.r_[conf[1:] != conf[:-1], True]
+    ok = np.flatnonzero(last_of_run & (precision >= target))
+    if not len(ok):
+        return {"threshold": 1e9, "precision": float("nan"), "coverage": 0.0}
     k = int(ok[-1])
     return {
         "threshold": float(conf[k]),

@@ -51,12 +51,14 @@ class HeadModel:
         review: dict[str, float],
         conformal_q: float,
         names: Mapping[str, str],
+        review_offset: np.ndarray | None = None,
     ) -> None:
         self.name = name
         self.clf = clf
         self.classes = np.asarray(clf.classes_)
         self.temperature = temperature
         self.review = review
+        self.review_offset = review_offset
         self.conformal_q = conformal_q
         self.names = dict(names)
 
@@ -75,6 +77,7 @@ class HeadModel:
             review={k: float(v) for k, v in self.review.items()},
             conformal_q=float(self.conformal_q),
             names=self.names,
+            review_offset=None if self.review_offset is None else np.asarray(self.review_offset, np.float64),
         )
 
     def scores(self, X: Any) -> np.ndarray:
@@ -300,7 +303,7 @@ class TriageModel(BaseEstimator):
         clf.classes_ = classes  # fitted on class indices; the head speaks labels
         temperature = cal.fit_temperature(oof_scores, yi)
         proba = cal.softmax(oof_scores, temperature)
-        review = cal.fit_review_threshold(proba, yi, self.target_precision)
+        review, offset = cal.fit_review(proba, yi, self.target_precision)
         q = cal.fit_conformal(proba, yi, self.coverage)
         cov, size = cal.cross_conformal(proba, yi, self.coverage, self.random_state)
         metrics = head_metrics(yi, proba, classes)
@@ -320,7 +323,7 @@ class TriageModel(BaseEstimator):
             "metrics": metrics,
         }
         names = (self.names or {}).get(head, {})
-        return HeadModel(head, clf, temperature, review, q, names)
+        return HeadModel(head, clf, temperature, review, q, names, offset)
 
     # -- prediction ---------------------------------------------------------------------
     def _check(self) -> None:

@@ -82,6 +82,8 @@ def to_arrays(model: ServingModel) -> dict[str, np.ndarray]:
     for h, head in enumerate(model.heads_.values()):
         arrays[f"head{h}_weights"] = head.weights
         arrays[f"head{h}_intercept"] = head.intercept
+        if head.review_offset is not None:
+            arrays[f"head{h}_review_offset"] = head.review_offset
         heads.append(
             {
                 "name": head.name,
@@ -265,6 +267,9 @@ def from_bytes(data: bytes) -> ServingModel:
             review={str(k): float(v) for k, v in h["review"].items()},
             conformal_q=float(h["conformal_q"]),
             names={str(k): str(v) for k, v in h["names"].items()},
+            review_offset=_floats(arrays, f"head{i}_review_offset")
+            if f"head{i}_review_offset" in arrays
+            else None,
         )
         for i, h in enumerate(spec["heads"])
     ]

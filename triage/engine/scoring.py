@@ -9,6 +9,7 @@ calibrated by a temperature, with a review threshold and a conformal cut-off.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -171,8 +172,12 @@ class Features:
 @dataclass
 class LinearHead:
     """One head: class scores = features @ weights + intercept, calibrated by ``temperature``;
-    below ``review["threshold"]`` the item needs a person; labels with probability at least
-    ``1 - conformal_q`` are its candidates."""
+    below the review threshold the item needs a person; labels with probability at least
+    ``1 - conformal_q`` are its candidates.
+
+    With ``review["margin_threshold"]`` the rule is log(p1 / p2) + review_offset[top] (see
+    ``calibration.fit_review``); without it (older models), top probability >=
+    ``review["threshold"]``."""
 
     name: str
     labels: list[str]
@@ -182,6 +187,16 @@ class LinearHead:
     review: dict[str, float]
     conformal_q: float
     names: dict[str, str]
+    review_offset: np.ndarray | None = None  # (n_classes,)
+
+    def confident(self, p: list[float], order: list[int]) -> bool:
+        """Whether the top label may be routed without a person (p: probabilities, order:
+        their indices best first)."""
+        if "margin_threshold" not in self.review or len(order) < 2:
+            return p[order[0]] >= self.review["threshold"]
+        top, second = p[order[0]], max(p[order[1]], 1e-300)
+        offset = 0.0 if self.review_offset is None else float(self.review_offset[order[0]])
+        return math.log(top) - math.log(second) + offset >= self.review["margin_threshold"]
 
     def __post_init__(self) -> None:
         k = len(self.labels)
@@ -189,6 +204,8 @@ class LinearHead:
             raise ValueError(f"head {self.name!r}: weights and intercept do not fit {k} labels")
         if not self.temperature > 0 or "threshold" not in self.review:
             raise ValueError(f"head {self.name!r}: calibration is incomplete")
+        if self.review_offset is not None and self.review_offset.shape != (k,):
+            raise ValueError(f"head {self.name!r}: review offsets do not fit {k} labels")
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
         self.classes = np.asarray(self.labels, dtype=object)
 
@@ -284,7 +301,7 @@ class ServingModel:
             order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
             top = order[0]
             label = m.labels[top]
-            confident = p[top] >= m.review["threshold"]
+            confident = m.confident(p, order)
 
             def entry(i: int, m: LinearHead = m, p: list[float] = p) -> dict[str, Any]:
                 lab = m.labels[i]
