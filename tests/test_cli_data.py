@@ -66,6 +66,8 @@ def xlsx(orders):
 
 
 MAPPING = [
+    "--id",
+    "工单编号",
     "--text",
     "诉求内容",
     "--title",
@@ -217,7 +219,8 @@ def test_column_options_without_data_are_refused(capsys):
 
 def test_evaluate_and_benchmark_read_the_export(centre_model, gb_csv, xlsx, orders, capsys):
     _, rows = orders
-    assert main(["evaluate", "--model", str(centre_model), "--data", str(xlsx), *MAPPING, "--json"]) == 0
+    columns = [a for a in MAPPING if a not in ("--id", "工单编号")]  # evaluate holds nothing out
+    assert main(["evaluate", "--model", str(centre_model), "--data", str(xlsx), *columns, "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert set(results) == {"department", "category"}
     assert results["department"]["n"] == len(rows) - 2  # less the row without text and without unit
@@ -270,3 +273,26 @@ def test_predict_texts_into_xlsx_needs_a_file(centre_model, tmp_path, capsys):
     assert main(["predict", "--model", str(centre_model), "--output", str(out), "=1+1 路灯坏了"]) == 0
     ws = load_workbook(out).worksheets[0]
     assert ws["A2"].value == "=1+1 路灯坏了" and ws["A2"].data_type == "s"  # text, never a formula
+
+
+def test_retrain_reads_the_centres_files_and_keeps_its_taxonomy(gb_csv, tmp_path, settings, capsys):
+    assert main(["train", "--data", str(gb_csv), *MAPPING]) == 0  # registered, and active
+    active = next(settings.models_dir.glob("*/card.json")).parent
+    taxonomy = json.loads((active / TAXONOMY).read_text(encoding="utf-8"))
+    taxonomy["heads"]["department"]["labels"]["区档案馆"]["name"] = "档案馆（员工改的名）"
+    (active / TAXONOMY).write_text(json.dumps(taxonomy, ensure_ascii=False), encoding="utf-8")
+    capsys.readouterr()
+    # Without --data, retrain would use the project's data, which this model was not trained on.
+    assert main(["retrain", "--no-promote"]) == 2
+    assert "retrain it from its own data files" in capsys.readouterr().err
+    assert main(["retrain", "--data", str(gb_csv), *MAPPING, "--no-promote"]) == 0
+    err = capsys.readouterr().err
+    assert f"compared with the active model {active.name}" in err
+    candidate = max(settings.models_dir.glob("*/card.json")).parent
+    assert candidate != active
+    assert json.loads((candidate / TAXONOMY).read_text(encoding="utf-8")) == taxonomy  # the edit kept
+    # The gate of `models promote` reads the same files (without them: the project's data).
+    assert main(["models", "promote", candidate.name]) == 2
+    capsys.readouterr()
+    assert main(["models", "promote", candidate.name, "--data", str(gb_csv), *MAPPING]) in (0, 4)
+    assert f"compared with the active model {active.name}" in capsys.readouterr().err

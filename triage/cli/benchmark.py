@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         metavar="COLS",
         help="text columns, comma-separated, the last one the body (--text and --title override)",
     )
-    add_data_options(p, data=None, heads=False)
+    add_data_options(p, data=None, heads=False, ids=False)
     p.set_defaults(run=run)
 
 

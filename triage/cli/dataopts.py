@@ -1,6 +1,6 @@
 """The options that say how to read a centre's files, shared by train, evaluate, audit, benchmark
 and retrain: ``--data FILE ... --text COLUMN [--title COLUMN] [--head NAME=COLUMN ...]
-[--encoding ENC] [--sheet NAME] [--min-rows N] [--drop-rare] [--fallback LABEL]``.
+[--id COLUMN] [--encoding ENC] [--sheet NAME] [--min-rows N] [--drop-rare] [--fallback LABEL]``.
 
 Cheap to import (no engine): ``triage --help`` builds every parser.
 """
@@ -20,7 +20,7 @@ __all__ = ["MIN_ROWS", "add_data_options", "data_paths", "data_spec"]
 
 MIN_ROWS = 5  # triage.engine.data.MIN_ROWS (kept equal by a test; importing it would load the engine)
 
-COLUMN_OPTIONS = ("text", "titles", "heads", "encoding", "sheet")
+COLUMN_OPTIONS = ("text", "titles", "heads", "id", "encoding", "sheet")
 
 
 def add_data_options(
@@ -29,12 +29,13 @@ def add_data_options(
     data: str | None = "labelled CSV or .xlsx files",
     required: bool = False,
     heads: bool = True,
+    ids: bool = True,
     rare: bool = True,
     fallback: bool = False,
 ) -> None:
     """Add the reading options to ``p``: ``data`` is the help of ``--data`` (None: no --data,
-    the command names its files otherwise); ``heads`` adds --head, ``rare`` --min-rows and
-    --drop-rare, ``fallback`` --fallback."""
+    the command names its files otherwise); ``heads`` adds --head, ``ids`` --id, ``rare``
+    --min-rows and --drop-rare, ``fallback`` --fallback."""
     if data is not None:
         p.add_argument("--data", nargs="+", required=required, metavar="FILE", help=data)
     g = p.add_argument_group("columns of the files (a centre's own export)")
@@ -55,6 +56,13 @@ def add_data_options(
             help="train head NAME on the labels in COLUMN (repeatable); department and category are "
             "the heads the service routes and times by, any other name (kind, urgency) is extra; "
             "default: the columns named category, department and kind",
+        )
+    if ids:
+        g.add_argument(
+            "--id",
+            metavar="COLUMN",
+            help="the column of each row's id, which fixes the held-out tenth (default: id, when the "
+            "file has one, else the file's name and row number)",
         )
     g.add_argument("--encoding", metavar="ENC", help="encoding of CSV files (default: UTF-8, else GB18030)")
     g.add_argument("--sheet", metavar="NAME", help="the sheet of .xlsx files (default: the first)")
@@ -102,6 +110,7 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
         text=args.text or "text",
         titles=tuple(t.strip() for t in args.titles or ()),
         heads=_parse_heads(getattr(args, "heads", None)),
+        id=getattr(args, "id", None),
         encoding=args.encoding,
         sheet=args.sheet,
         min_rows=min_rows,

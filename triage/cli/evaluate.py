@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         ],
     )
     p.add_argument("--model", required=True, metavar="DIR", help="model folder")
-    add_data_options(p, required=True, rare=False)
+    add_data_options(p, required=True, ids=False, rare=False)
     p.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and confusion PNGs")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.set_defaults(run=run)

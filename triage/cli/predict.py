@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         choices=["jsonl", "csv", "xlsx"],
         help="output format (default: from --output's extension, else jsonl)",
     )
-    add_data_options(p, data=None, heads=False, rare=False)
+    add_data_options(p, data=None, heads=False, ids=False, rare=False)
     p.set_defaults(run=run)
 
 

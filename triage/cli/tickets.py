@@ -88,7 +88,7 @@ def add_import(each: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         ],
     )
     imp.add_argument("file", help="a CSV (UTF-8, GBK or GB18030) or .xlsx file with a header row")
-    add_data_options(imp, data=None, rare=False)
+    add_data_options(imp, data=None, ids=False, rare=False)
     imp.add_argument("--created-at", metavar="COLUMN", help="when each ticket came in; default: now")
     imp.add_argument("--status", metavar="COLUMN", help="each ticket's status; default: closed")
     imp.add_argument("--id", metavar="COLUMN", help="each ticket's id in the source system")
@@ -102,7 +102,7 @@ def run_import(args: argparse.Namespace) -> int:
     from triage.cli.common import say
     from triage.cli.dataopts import data_spec
     from triage.cli.progress import progress_bars
-    from triage.engine.data import DEFAULT_HEADS
+    from triage.engine.heads import default_heads
     from triage.engine.readers import open_table
     from triage.service.imports import Columns, DueRule, estimate_rows, import_rows
     from triage.settings import load_settings
@@ -113,7 +113,7 @@ def run_import(args: argparse.Namespace) -> int:
     with open_table(args.file, encoding=spec.encoding, sheet=spec.sheet) as table:
         columns = Columns(
             text=spec.text,
-            heads=spec.heads or {h: h for h in DEFAULT_HEADS if h in table.columns},
+            heads=spec.heads or {h: h for h in default_heads() if h in table.columns},
             titles=spec.titles or tuple(c for c in ("title",) if c in table.columns),
             created_at=args.created_at,
             status=args.status,

@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         help="train a model and write its folder",
         description="Train the model on labelled files (CSV in UTF-8, GBK or GB18030, or .xlsx; a text "
         "column and one label column per head) and write a model folder with its card and its "
-        "taxonomy.json; without --out the new version is registered, and becomes active if there "
+        "taxonomy.json. A fixed tenth of the rows (by id) is held out for the promotion gate "
+        "of `triage retrain`. Without --out the new version is registered, and becomes active if there "
         "was none.",
         examples=[
             "triage train",
@@ -26,8 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
     )
     add_data_options(
         p,
-        data="labelled CSV or .xlsx files; when left out: the bundled data/messages/*.csv less the "
-        "held-out tenth",
+        data="labelled CSV or .xlsx files; when left out: the bundled data/messages/*.csv",
         fallback=True,
     )
     p.add_argument(

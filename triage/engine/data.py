@@ -12,11 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from triage.engine.heads import default_heads
 from triage.engine.persist import sha256_of
+from triage.engine.readers import open_table
 from triage.errors import BadInput
 
 __all__ = [
-    "DEFAULT_HEADS",
     "HEAD_NAME",
     "MIN_ROWS",
     "DataReport",
@@ -27,7 +28,6 @@ __all__ = [
     "read_lines",
 ]
 
-DEFAULT_HEADS = ("category", "department", "kind")
 #: A head's name: it names the head in the API, the model card and the taxonomy file.
 HEAD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 #: Fewer rows than this for a label are reported (and left out with ``drop_rare``): with so few
@@ -42,12 +42,16 @@ class DataSpec:
     holds each head's labels, and the file's encoding or sheet.
 
     ``titles`` empty means a column named ``title`` when the file has one; ``heads`` None means
-    whichever of ``DEFAULT_HEADS`` the file has, each from the column of that name.
+    whichever heads of the project's taxonomy (``default_heads()``) the file has, each from the
+    column of that name; ``id`` None means a column named ``id`` when there is one, else the
+    file's name (less its extension, so a CSV and an .xlsx of one export agree) and row number.
+    The id picks the held-out tenth.
     """
 
     text: str = "text"
     titles: tuple[str, ...] = ()
     heads: Mapping[str, str] | None = None
+    id: str | None = None
     encoding: str | None = None
     sheet: str | None = None
     min_rows: int = MIN_ROWS
@@ -129,13 +133,11 @@ def read_labelled(
 ) -> Dataset:
     """Read labelled tables (CSV in UTF-8, GBK or GB18030, or .xlsx) as ``spec`` says.
 
-    Without ``spec``: ``heads`` (None: whichever of category/department/kind the files have)
+    Without ``spec``: ``heads`` (None: whichever heads of the project's taxonomy the files have)
     from columns of those names, ``text_cols`` the text columns, the last the body and the
     others titles. A row with an empty text is left out and counted; an empty label leaves
     that row out of that head only. ``require_heads=False`` skips heads a file lacks.
     """
-    from triage.engine.readers import open_table
-
     if not paths:
         raise BadInput("No data files were given.")
     spec = spec or _legacy_spec(heads, text_cols)
@@ -154,10 +156,11 @@ def read_labelled(
                 table.require(title, "--title")
             titles = spec.titles or (("title",) if "title" in table.columns else ())
             if wanted is None:
-                wanted = {h: h for h in DEFAULT_HEADS if h in table.columns}
+                known = default_heads()
+                wanted = {h: h for h in known if h in table.columns}
                 if not wanted and require_heads:
                     raise BadInput(
-                        f"The file {path.name} has none of the label columns {', '.join(DEFAULT_HEADS)} "
+                        f"The file {path.name} has none of the label columns {', '.join(known)} "
                         f"(its columns are: {', '.join(table.columns)}); name them with --head NAME=COLUMN."
                     )
             file_heads = {}
@@ -166,7 +169,9 @@ def read_labelled(
                     file_heads[head] = column
                 elif require_heads:
                     table.require(column, f"--head {head}={column}" if spec.heads else "")
-            has_id = "id" in table.columns
+            if spec.id is not None:
+                table.require(spec.id, "--id")
+            id_col = spec.id or ("id" if "id" in table.columns else None)
             before = len(data.items)
             for row in table.rows:
                 data.report.rows += 1
@@ -175,7 +180,7 @@ def read_labelled(
                     data.report.empty_text += 1
                     continue
                 title = "。".join(row[c] for c in titles if row[c])
-                row_id = (row["id"] if has_id else "") or f"{path.name}:{table.row_number}"
+                row_id = (row[id_col] if id_col else "") or f"{path.stem}:{table.row_number}"
                 data.items.append({"text": text, "title": title, "id": row_id})
                 for head in wanted:
                     label = row[file_heads[head]] if head in file_heads else ""

@@ -23,10 +23,12 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from triage.engine.scoring import ServingModel
 from triage.errors import BadInput
+
+if TYPE_CHECKING:
+    from triage.engine.scoring import ServingModel
 
 __all__ = [
     "CATEGORY",
@@ -35,6 +37,7 @@ __all__ = [
     "TAXONOMY_FILE",
     "Heads",
     "MissingRole",
+    "default_heads",
     "dress",
     "heads_of",
     "labels_of_card",
@@ -61,6 +64,15 @@ class MissingRole(BadInput):
     def __init__(self, role: str, what: str) -> None:
         super().__init__(f"{what} needs a {role} head, and the active model has {_WHY[role]}.")
         self.role = role
+
+
+def default_heads() -> tuple[str, ...]:
+    """The heads the project's own taxonomy (data/taxonomy.json, shipped as triage.data)
+    lists: the label columns a data file without a stated head list is read for."""
+    from triage.settings import bundled_data
+
+    raw = _read(bundled_data() / TAXONOMY_FILE) or {}
+    return tuple(raw.get("heads") or ())
 
 
 def role_columns(labels: Mapping[str, str | None]) -> dict[str, str | None]:

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from triage.engine.heads import DEPARTMENT, TAXONOMY_FILE
 from triage.errors import BadInput
 
 __all__ = [
@@ -32,8 +33,8 @@ __all__ = [
     "write_taxonomy",
 ]
 
-TAXONOMY = "taxonomy.json"
-FALLBACK_HEAD = "department"  # the head whose uncertain answers go to a fallback label
+TAXONOMY = TAXONOMY_FILE
+FALLBACK_HEAD = DEPARTMENT  # the head whose uncertain answers go to a fallback label
 
 
 def section(raw: Mapping[str, Any], key: str) -> dict[str, Any]:

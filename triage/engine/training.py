@@ -30,7 +30,7 @@ __all__ = [
     "HOLDOUT_PERCENT",
     "build_model",
     "default_data_files",
-    "model_taxonomy",
+    "new_taxonomy",
     "split_base",
     "train",
 ]
@@ -51,8 +51,8 @@ def in_holdout(row_id: str) -> bool:
 
 
 def split_base(data: Dataset) -> tuple[Dataset, Dataset]:
-    """The fixed split of the project's data: (train part, held-out part)."""
-    train, held = Dataset(files=data.files), Dataset(files=data.files)
+    """The fixed split of the training data (by row id): (train part, held-out part)."""
+    train, held = Dataset(files=data.files, report=data.report), Dataset(files=data.files, report=data.report)
     for i, item in enumerate(data.items):
         part = held if in_holdout(item["id"]) else train
         part.items.append(item)
@@ -80,7 +80,7 @@ def build_model(settings: Settings, **params: Any) -> TriageModel:
     return TriageModel(**defaults)
 
 
-def model_taxonomy(
+def new_taxonomy(
     settings: Settings,
     labels: dict[str, list[str]],
     fallback: str | None = None,
@@ -89,14 +89,14 @@ def model_taxonomy(
 ) -> dict[str, Any]:
     """The taxonomy.json of a model trained on ``labels`` (head -> row labels): names and time
     limits from ``base`` (default: data/taxonomy.json) for labels it has, and the fallback
-    department: ``fallback`` if given (it must be a label), else the base's or the setting's
+    department: ``fallback`` if given (it must be a label), else the setting's or the base's
     when it is a label, else the most frequent."""
     if base is None:
         base = read_taxonomy(Path(settings.data_dir) / "taxonomy.json")
     classes = {h: sorted({lab for lab in labs if lab}) for h, labs in labels.items()}
     chosen = None
     if FALLBACK_HEAD in labels:
-        defaults = [section(base, "fallback").get(FALLBACK_HEAD), settings.fallback_department]
+        defaults = [settings.fallback_department, section(base, "fallback").get(FALLBACK_HEAD)]
         chosen, why = choose_fallback(labels[FALLBACK_HEAD], fallback, defaults)
         say(f"Fallback department: {chosen} ({why}).")
     elif fallback is not None:
@@ -115,17 +115,20 @@ def train(
     spec: DataSpec | None = None,
     fallback: str | None = None,
 ) -> tuple[TriageModel, Path]:
-    """Train on ``paths`` read as ``spec`` says (default: data/messages/*.csv less the fixed
-    held-out tenth) and save a new model folder with its card and its taxonomy.json."""
+    """Train on ``paths`` read as ``spec`` says (default: data/messages/*.csv), less the fixed
+    held-out tenth, or on ``dataset`` as it is, and save a new model folder with its card and
+    its taxonomy.json."""
     extra = dict(extra or {})
-    if dataset is None and not paths:
-        dataset, held = split_base(read_labelled(default_data_files(settings)))
+    if dataset is None:
+        # A centre's files as the project's own: the fixed held-out tenth is left out, so that
+        # `triage retrain` (which trains on the rest) is gated on rows neither model has seen.
+        read = read_labelled(list(paths), spec=spec) if paths else read_labelled(default_data_files(settings))
+        for sentence in read.report.sentences():
+            say(sentence)
+        dataset, held = split_base(read)
         extra["holdout"] = {"percent": HOLDOUT_PERCENT, "rows": len(held)}
-    elif dataset is None:
-        dataset = read_labelled(list(paths or []), spec=spec)
-    for sentence in dataset.report.sentences():
-        say(sentence)
-    taxonomy = model_taxonomy(settings, dataset.labels, fallback, say=say)
+        say(f"{len(held)} rows (the fixed held-out tenth) are kept out of training for the promotion gate.")
+    taxonomy = new_taxonomy(settings, dataset.labels, fallback, say=say)
     heads = ", ".join(dataset.labels)
     say(f"Training on {len(dataset)} messages from {len(dataset.files)} file(s); heads: {heads}.")
     started = time.perf_counter()

@@ -150,10 +150,13 @@ def _load_checked(folder: Path) -> ServingModel:
     return model
 
 
-def gate(settings: Settings, session: Session, candidate: ServingModel) -> GateResult:
+def gate(
+    settings: Settings, session: Session, candidate: ServingModel, base: Dataset | None = None
+) -> GateResult:
     """Compare ``candidate`` with the model the workers serve: the active version or, when it
     cannot be loaded, the newest earlier version that can, which is what they fall back to.
-    With none that loads there is nothing to be worse than, and the gate passes."""
+    With none that loads there is nothing to be worse than, and the gate passes. ``base``:
+    a centre's own data, whose held-out part (with recent corrections) is the comparison."""
     folders = registry.serving_order(
         settings.model_copy(update={"model": ""}), session, exclude=candidate.version_
     )
@@ -174,7 +177,7 @@ def gate(settings: Settings, session: Session, candidate: ServingModel) -> GateR
         )
     else:
         note = f"compared with the active model {folder.name}."
-    data = evaluation_data(settings, session, registry.heads_of_folder(settings, folder))
+    data = evaluation_data(settings, session, registry.heads_of_folder(settings, folder), base)
     result = compare(
         baseline,
         candidate,
@@ -195,9 +198,11 @@ def promote(
     say: Callable[[str], None],
     force: bool = False,
     action: str = "promote",
+    base: Dataset | None = None,
 ) -> bool:
-    """Gate ``version`` against the active model and make it active if it passes (or if
-    forced). A folder that does not load is refused whatever ``force`` says."""
+    """Gate ``version`` against the active model (on ``base``, see :func:`gate`) and make it
+    active if it passes (or if forced). A folder that does not load is refused whatever
+    ``force`` says."""
     folder = registry.version_dir(Path(settings.models_dir), version)
     if not folder.is_dir():
         raise BadInput(f"No model version {version} in {settings.models_dir}.")
@@ -209,7 +214,7 @@ def promote(
     if registry.active_version(session) is None and before is not None:
         registry.record(session, before.name, "initial", actor)  # so a rollback can return to it
     if action == "promote":
-        result = gate(settings, session, candidate)
+        result = gate(settings, session, candidate, base)
         say(result.table())
         if not result.passed and not force:
             return False

@@ -22,7 +22,7 @@ from triage.service.workdays import add_working_days
 from triage.storage.schema import IdempotencyKey, Ticket, TicketEvent
 
 if TYPE_CHECKING:
-    from triage.settings import Settings
+    pass
 
 __all__ = [
     "Page",
@@ -34,14 +34,6 @@ __all__ = [
 ]
 
 CODE_ATTEMPTS = 5
-
-
-def time_limit(settings: Settings, taxonomy_limits: dict[str, int], category: str | None) -> int:
-    """Working days to answer: the setting's override, else the taxonomy's, else the default
-    (also for a model without a category head)."""
-    if category is None:
-        return settings.default_time_limit
-    return settings.time_limits.get(category, taxonomy_limits.get(category, settings.default_time_limit))
 
 
 def heads_of_prediction(prediction: dict[str, Any]) -> list[str]:

@@ -44,7 +44,8 @@ def day_start(day: date) -> datetime:
 @bp.get("/summary", responses={200: SummaryOut})
 @access(*STAFF)
 def summary(query: SummaryQuery) -> dict[str, Any]:
-    """Volumes by category, department, kind, channel and status; time to close; overdue;
+    """Volumes by each head of the active model (category, department, kind for the default
+    one), channel and status; time to close; overdue;
     auto-routed vs reviewed; send-backs; live accuracy per head from reviewers' verdicts."""
     if query.from_ and query.to and query.from_ > query.to:
         raise ApiError(400, "from is after to.", errors=[{"field": "from", "message": "after to"}])

@@ -213,6 +213,8 @@ class PredictionOut(BaseModel):
     model_config = example(PREDICTION, strict=False) | ConfigDict(extra="allow")
     __pydantic_extra__: dict[str, HeadOut] = Field(init=False)
 
+    category: HeadOut | None = Field(None, description="What it is about (absent: no such head).")
+    department: HeadOut | None = Field(None, description="Who handles it (absent: no such head).")
     needs_review: bool
     model_version: str | None
 
@@ -302,7 +304,9 @@ class PublicTicket(BaseModel):
     status: Status
     submitted_at: datetime
     due_at: datetime
-    department: dict[str, str]
+    department: dict[str, str | None] = Field(
+        description="id and name; id null when the ticket's model has no department head."
+    )
     history: list[PublicEvent]
 
 
@@ -445,7 +449,15 @@ class ReturnIn(Strict):
     _reason = field_validator("reason")(_not_blank)
 
 
-HeadLabels = dict[str, str | None]
+class HeadLabels(BaseModel):
+    """head -> label for each head of the model: the two roles by name, any other head (the
+    default model's kind) besides them."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str | None] = Field(init=False)
+
+    category: str | None = None
+    department: str | None = None
 
 
 class Verdict(BaseModel):
@@ -453,7 +465,7 @@ class Verdict(BaseModel):
     by: str = Field(description="The reviewer's key: its name and prefix.")
     model_version: str | None
     predicted: dict[str, str | None] = Field(description="The model's label per head, as corrected.")
-    verified: dict[str, str] = Field(description="The verified label of every head of the model.")
+    verified: HeadLabels = Field(description="The verified label of every head of the model.")
     changed: list[str] = Field(description="The heads the reviewer changed; none: a confirmation.")
     note: str | None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from triage.engine.heads import DEPARTMENT, Heads
 from triage.web.state import models
 
-__all__ = ["department_name", "heads", "label_name", "time_limits"]
+__all__ = ["department_name", "heads", "label_name"]
 
 
 def heads() -> Heads:
@@ -18,7 +18,3 @@ def label_name(head: str, label: str | None) -> str:
 
 def department_name(label: str | None) -> str:
     return heads().name(DEPARTMENT, label)
-
-
-def time_limits() -> dict[str, int]:
-    return dict(heads().time_limits)
