@@ -227,3 +227,28 @@ def test_the_commands_statuses_are_the_services():
     from triage.service.status import TRANSITIONS
 
     assert tuple(TRANSITIONS) == STATUSES
+
+
+@pytest.mark.slow  # gunicorn
+def test_the_export_streams_from_triage_serve(tiny_model_dir, tmp_path):
+    """Under gunicorn's sync workers (whose watchdog each batch reports to) the file arrives
+    whole, in chunks."""
+    import http.client
+
+    from serving import new_key, triage_serve
+
+    with triage_serve(tiny_model_dir, tmp_path / "home", workers=1) as server:
+        with session_at(server.database_url) as s:
+            s.add_all([ticket(f"第{i}件：窗口排队") for i in range(5000)])
+            s.commit()
+        secret = new_key(server.database_url, "reviewer")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        conn.request("GET", "/v1/tickets/export", headers={"Authorization": f"Bearer {secret}"})
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+    assert resp.status == 200 and resp.getheader("Transfer-Encoding") == "chunked"
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert (
+        body.startswith(BOM) and len(rows) == 5000 and rows[-1]["text"] == "第0件:窗口排队"
+    )  # the masked copy, normalized
