@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from triage.service import rollups
 from triage.storage.schema import Correction, Return, Ticket
 
 __all__ = ["BREAKDOWNS", "HEADS", "latest_corrections", "live_accuracy", "scope", "summary", "wilson"]
@@ -210,6 +211,10 @@ def live_accuracy(verdicts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return accuracy(Counter(",".join(v["changed"]) for v in verdicts))
 
 
+def _largest_first(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(((k, int(v)) for k, v in counts.items() if v), key=lambda kv: (-kv[1], kv[0])))
+
+
 def summary(
     session: Session,
     start: datetime | None = None,
@@ -218,15 +223,23 @@ def summary(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the summary endpoint and the dashboard show, for tickets created in
-    [start, end) (of one department if given)."""
+    [start, end) (of one department if given): counts from the daily rollups (exact, see
+    triage.service.rollups), overdue from the open tickets."""
     now = now or datetime.now(UTC)
     conds = scope(start, end, department)
-    rows = grouped(session, conds, now)
-    total = sum(int(r[-1]) for r in rows)
-    overdue = sum(int(r[-1]) for r in rows if r[-2])
+    figures = rollups.period(session, start, end, department)
+    total = figures.total
+    overdue = rollups.overdue(session, conds, now)
+    try:
+        to_close = rollups.time_to_close(session, conds, figures.values("close"))
+    except rollups.Drifted:
+        to_close = time_to_close(session, conds)
+    departments = Counter({("None" if d == "" else d): n for d, n in figures.departments.items()})
+    unsure = figures.values("needs_review")["1"]
+    reasons = figures.values("review_reason")
+    n_returned = figures.values("returned")["1"]
     # Quality-control samples are drawn at random from confident tickets, so their accuracy
     # is the unbiased one for what is auto-routed; the uncertain ones drag the overall down.
-    verdicts = changed_counts(session, conds)
     return {
         "period": {
             "from": start.isoformat() if start else None,
@@ -234,11 +247,18 @@ def summary(
             "department": department,
         },
         "total": total,
-        "counts": {name: _by(rows, i) for i, name in enumerate(BREAKDOWNS)},
-        "time_to_close_hours": time_to_close(session, conds),
+        "counts": {
+            name: _largest_first(departments if name == "department" else figures.values(name))
+            for name in BREAKDOWNS
+        },
+        "time_to_close_hours": to_close,
         "overdue": {"n": overdue, "share": _share(overdue, total)},
-        "routing": routing(rows, total),
-        "returned": returned(session, conds, total),
-        "live_accuracy": accuracy(verdicts["all"]),
-        "live_accuracy_quality_check": accuracy(verdicts["quality_check"]),
+        "routing": {
+            "auto_routed": {"n": total - unsure, "share": _share(total - unsure, total)},
+            "sent_to_review": {"n": unsure, "share": _share(unsure, total)},
+            "review_reasons": {r: int(reasons.pop(r, 0)) for r in REVIEW_REASONS} | _largest_first(reasons),
+        },
+        "returned": {"n": n_returned, "share": _share(n_returned, total)},
+        "live_accuracy": accuracy(figures.values("verdict")),
+        "live_accuracy_quality_check": accuracy(figures.values("verdict_qc")),
     }

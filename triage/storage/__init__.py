@@ -4,6 +4,10 @@ TRIAGE_DATABASE_URL says so). Callers get plain functions; SQL is built by SQLAl
 from triage.storage.db import Database, upgrade
 from triage.storage.schema import ApiKey, Base, Correction, ModelEvent, Return, Ticket, TicketEvent
 
+# Registers the flush hook that keeps the daily rollups current (triage.storage.rollups):
+# anything that writes tickets imports this package first.
+from triage.storage import rollups  # noqa: E402,I001
+
 __all__ = [
     "ApiKey",
     "Base",
@@ -13,5 +17,6 @@ __all__ = [
     "Return",
     "Ticket",
     "TicketEvent",
+    "rollups",
     "upgrade",
 ]
