@@ -11,6 +11,7 @@ from triage.cli import (
     report,
     retrain,
     serve,
+    stats,
     train,
 )
 
@@ -26,4 +27,5 @@ COMMANDS = {
     "retrain": retrain,
     "audit": audit,
     "report": report,
+    "stats": stats,
 }

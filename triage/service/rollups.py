@@ -23,7 +23,7 @@ from triage.storage import rollups as stored
 from triage.storage.rollups import DailyCount, add_tickets, bucket, bucket_bounds
 from triage.storage.schema import Ticket
 
-__all__ = ["Period", "add_tickets", "overdue", "period", "time_to_close"]
+__all__ = ["Drifted", "Period", "add_tickets", "overdue", "period", "rebuild", "time_to_close"]
 
 
 @dataclass
@@ -169,3 +169,11 @@ def time_to_close(
         return a + (b - a) * (pos - low)
 
     return {"n": n, "median": round(percentile(0.5), 2), "p90": round(percentile(0.9), 2)}
+
+
+def rebuild(session: Session) -> dict[str, int]:
+    """Recount every rollup from the tickets, committed in one transaction (readers see the
+    old counts until then)."""
+    rows = stored.rebuild(session)
+    session.commit()
+    return {"tickets": stored.total_tickets(session), "rows": rows}

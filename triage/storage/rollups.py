@@ -35,6 +35,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
@@ -210,7 +211,8 @@ def _changes(session: Session) -> Counter[tuple[date, str, str, str]]:
     new_returns: Counter[int] = Counter()
     new_verdicts: dict[int, str] = {}
     touched: dict[int, Ticket] = {}
-    for obj in session.new:
+    # In the order they will be inserted: the last correction of a ticket is its latest.
+    for obj in sorted(session.new, key=lambda o: inspect(o).insert_order or 0):
         if isinstance(obj, Correction | Return):
             ticket = obj.ticket if obj.ticket is not None else session.get(Ticket, obj.ticket_id)
             if ticket is None:
