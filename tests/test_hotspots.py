@@ -1,6 +1,7 @@
 """The seed's scenario: five weeks of ordinary traffic, then one day with thirty complaints
 about the food-licence walk-in queue."""
 
+from collections import Counter
 from datetime import timedelta
 
 import numpy as np
@@ -79,6 +80,25 @@ def test_distinguishing_terms_prefer_what_is_new():
     before = [["排队", "窗口"], ["排队", "预约"], ["窗口"]] * 10
     terms = [t["term"] for t in hotspots.distinguishing_terms(recent, before)]
     assert terms == ["现场号", "等候"]  # 排队 is as common as before, 窗口 rarer
+
+
+def test_distinguishing_terms_of_a_one_word_vocabulary_are_none():
+    # Every message is the same single word: there is no other word to hold odds against
+    # (this divided by zero).
+    assert hotspots.distinguishing_terms([["噪音"]] * 3, [["噪音"]] * 2) == []
+    assert hotspots.distinguishing_terms([["噪音"]] * 3, []) == []
+    assert hotspots.terms_of_counts(Counter({"噪音": 4}), Counter({"噪音": 4})) == []
+
+
+def test_a_spike_of_one_word_messages_is_reported_without_terms(database_url):
+    with session_at(database_url) as s:
+        for day in range(1, 36):
+            for _ in range(1 if day > 7 else 8):
+                s.add(ticket("噪音", "noise", "ecology", created_at=NOW - timedelta(days=day, hours=1)))
+        s.commit()
+        found = hotspots.report(s, now=NOW, words=hotspots.Words())
+    spot = next(h for h in found["hotspots"] if h["unit"] == "category")
+    assert spot["category"] == "noise" and spot["terms"] == []
 
 
 # -- over HTTP -------------------------------------------------------------------------

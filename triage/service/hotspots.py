@@ -105,9 +105,10 @@ def terms_of_counts(
             continue
         a = a0 * pooled[word] / total
         before = pooled[word] - count
-        delta = math.log((count + a) / (n_i + a0 - count - a)) - math.log(
-            (before + a) / (n_j + a0 - before - a)
-        )
+        rest_recent, rest_before = n_i + a0 - count - a, n_j + a0 - before - a
+        if rest_recent <= 0 or rest_before <= 0:
+            continue  # the word is all the documents hold: no odds against other words
+        delta = math.log((count + a) / rest_recent) - math.log((before + a) / rest_before)
         z = delta / math.sqrt(1 / (count + a) + 1 / (before + a))
         if z > 1.96:
             out.append({"term": word, "z": round(z, 2), "recent": count, "before": before})
