@@ -1,5 +1,5 @@
 """Daily rollups: how many tickets created on each UTC day, per department, have each value
-of each dimension (category, kind, channel, status, review, send-back, verdict, time to
+of each dimension (category, every other head, channel, status, review, send-back, verdict, time to
 close bucket), kept current by the same transaction as the write that changes them.
 
 A ticket counts once under every (dimension, value) pair of its *snapshot*
@@ -98,7 +98,7 @@ class Snapshot:
     created_at: datetime
     department: str | None
     category: str | None
-    kind: str | None
+    heads: tuple[tuple[str, str], ...]  # (head, label) of the heads besides the two roles
     channel: str | None
     status: str | None
     needs_review: bool
@@ -106,6 +106,15 @@ class Snapshot:
     closed_at: datetime | None
     returned: bool  # sent back at least once
     verdict: str | None  # ``changed`` of the latest correction; None: never verified
+
+
+def other_heads(value: Any) -> tuple[tuple[str, str], ...]:
+    """(head, label) of the heads other than category and department, from what the ticket
+    stores of them (the one place that knows how: ``kind`` today, a labels map once tickets
+    hold any heads); each is a dimension of the rollups under its own name."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((h, str(v)) for h, v in value.items() if h not in ("category", "department")))
+    return (("kind", value),) if value is not None else ()
 
 
 def _utc(value: datetime) -> datetime:
@@ -118,7 +127,7 @@ def keys(s: Snapshot) -> list[tuple[date, str, str, str]]:
     pairs = [
         ("total", ""),
         ("category", s.category),
-        ("kind", s.kind),
+        *s.heads,
         ("channel", s.channel),
         ("status", s.status),
     ]
@@ -180,7 +189,7 @@ def _stored(session: Session, ticket_id: int) -> Snapshot | None:
     verdict = session.scalar(
         select(Correction.changed).where(Correction.ticket_id == ticket_id).order_by(Correction.id.desc()).limit(1)
     )
-    return Snapshot(*row, returned=bool(returned), verdict=verdict)
+    return _snapshot(dict(zip(_FIELDS, row, strict=True)), bool(returned), verdict)
 
 
 def _current(ticket: Ticket, before: Snapshot | None, returns: int, verdict: str | None) -> Snapshot:
@@ -190,7 +199,7 @@ def _current(ticket: Ticket, before: Snapshot | None, returns: int, verdict: str
         created_at=ticket.created_at,
         department=ticket.department,
         category=ticket.category,
-        kind=ticket.kind,
+        heads=other_heads(ticket.kind),
         channel=ticket.channel,
         status=ticket.status,
         needs_review=bool(ticket.needs_review),
@@ -253,7 +262,7 @@ _COLUMNS = (
     Ticket.created_at,
     Ticket.department,
     Ticket.category,
-    Ticket.kind,
+    Ticket.kind,  # HEADS_FIELD
     Ticket.channel,
     Ticket.status,
     Ticket.needs_review,
@@ -261,6 +270,18 @@ _COLUMNS = (
     Ticket.closed_at,
 )
 _FIELDS = tuple(c.key for c in _COLUMNS)
+HEADS_FIELD = "kind"  # the column other_heads reads
+
+
+def _snapshot(row: Mapping[str, Any], returned: bool, verdict: str | None) -> Snapshot:
+    values = {k: v for k, v in row.items() if k not in (HEADS_FIELD, "needs_review")}
+    return Snapshot(
+        **values,
+        needs_review=bool(row.get("needs_review")),
+        heads=other_heads(row.get(HEADS_FIELD)),
+        returned=returned,
+        verdict=verdict,
+    )
 
 
 def add_tickets(session: Session | Connection, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -272,11 +293,7 @@ def add_tickets(session: Session | Connection, rows: Iterable[Mapping[str, Any]]
     delta: Counter[tuple[date, str, str, str]] = Counter()
     n = 0
     for row in rows:
-        snap = Snapshot(
-            **{f: row.get(f) for f in _FIELDS},  # type: ignore[arg-type]
-            returned=bool(row.get("returned", False)),
-            verdict=row.get("verdict"),
-        )
+        snap = _snapshot({f: row.get(f) for f in _FIELDS}, bool(row.get("returned", False)), row.get("verdict"))
         delta.update(keys(snap))
         n += 1
     _apply(session, delta)
@@ -300,7 +317,7 @@ def snapshots(conn: Session | Connection, conds: list[ColumnElement[bool]]) -> I
         select(Ticket.id, *_COLUMNS).where(*conds).execution_options(yield_per=20_000)
     )
     for tid, *values in result:
-        yield Snapshot(*values, returned=tid in returned, verdict=verdicts.get(tid))
+        yield _snapshot(dict(zip(_FIELDS, values, strict=True)), tid in returned, verdicts.get(tid))
 
 
 def count(conn: Session | Connection, conds: list[ColumnElement[bool]]) -> Counter[tuple[date, str, str, str]]:
