@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from triage.storage import rollups as stored
-from triage.storage.rollups import DailyCount, add_tickets, bucket, bucket_bounds
+from triage.storage.rollups import DailyCount, add_tickets, bucket_bounds
 from triage.storage.schema import Ticket
 
 __all__ = ["Drifted", "Period", "add_tickets", "overdue", "period", "rebuild", "time_to_close"]
@@ -138,27 +138,16 @@ def time_to_close(
     if not n:
         return {"n": 0, "median": None, "p90": None}
     seconds = _seconds_column(session)
-    cache: dict[int, list[float]] = {}
-
-    def in_bucket(b: int) -> list[float]:
-        if b not in cache:
-            low, high = bucket_bounds(b)
-            where = [*conds, Ticket.closed_at.is_not(None), seconds < high]
-            if low is not None:
-                where.append(seconds >= low)
-            rows = session.execute(select(Ticket.created_at, Ticket.closed_at).where(*where))
-            values = [(c - a).total_seconds() for a, c in rows]
-            cache[b] = sorted(v for v in values if bucket(v) == b)
-        return cache[b]
+    read: dict[tuple[int, int], float] = {}
 
     def at(rank: int) -> float:
         below = 0
         for b, c in counts:
             if rank < below + c:
-                values = in_bucket(b)
-                if len(values) != c:
-                    raise Drifted(f"bucket {b}: {len(values)} tickets, rollup says {c}")
-                return values[rank - below] / 3600
+                if (b, rank - below) not in read:  # this rank and the next, in one read
+                    for i, v in enumerate(_ranked(session, conds, seconds, b, c, rank - below)):
+                        read[(b, rank - below + i)] = v
+                return read[(b, rank - below)] / 3600
             below += c
         raise Drifted("rank past the rollup's count")
 
@@ -177,3 +166,30 @@ def rebuild(session: Session) -> dict[str, int]:
     rows = stored.rebuild(session)
     session.commit()
     return {"tickets": stored.total_tickets(session), "rows": rows}
+
+
+def _ranked(
+    session: Session, conds: list[ColumnElement[bool]], seconds: Any, b: int, expected: int, offset: int
+) -> list[float]:
+    """The ``offset``-th smallest seconds to close in bucket ``b`` of the tickets in scope
+    and the next one, read in order from the index on them; Drifted unless the bucket holds
+    ``expected`` tickets."""
+    low, high = bucket_bounds(b)
+    where = [*conds, Ticket.closed_at.is_not(None)]
+    if low is not None:
+        where.append(seconds >= low)
+    if high is not None:
+        where.append(seconds < high)
+    query = (
+        select(seconds, func.count().over())
+        .select_from(Ticket)
+        .where(*where)
+        .order_by(seconds)
+        .offset(offset)
+        .limit(2)
+    )
+    rows = session.execute(query).all()
+    if not rows or int(rows[0][1]) != expected:
+        found = int(rows[0][1]) if rows else "fewer"
+        raise Drifted(f"bucket {b}: {found} tickets, the rollup says {expected}")
+    return [float(v) for v, _ in rows]

@@ -17,7 +17,7 @@ that starts or ends inside a day has its partial days counted from the tickets
 
 from __future__ import annotations
 
-import math
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -45,6 +45,7 @@ from triage.storage.schema import Base, Correction, Return, Ticket, utcnow
 __all__ = [
     "BUCKETS",
     "CLOSE_SECONDS",
+    "EDGES",
     "DailyCount",
     "Snapshot",
     "add_tickets",
@@ -57,9 +58,10 @@ __all__ = [
 
 BUCKETS = 4  # time-to-close buckets per doubling: each bucket is at most 19% wide
 # Seconds from intake to closing, written as the index on them (migration 0008) has it, so
-# that a filter on this text reads the index.
+# that a filter on this text reads the index; doubles, compared with the same doubles as
+# Python compares (EDGES), so SQL and Python put a ticket in the same bucket.
 CLOSE_SECONDS = {
-    "postgresql": "(extract(epoch from closed_at - created_at))",
+    "postgresql": "(CAST(extract(epoch from closed_at - created_at) AS double precision))",
     "sqlite": "((julianday(closed_at) - julianday(created_at)) * 86400.0)",
 }
 
@@ -76,19 +78,18 @@ class DailyCount(Base):
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# Bucket b > 0 holds [EDGES[b - 1], EDGES[b]) seconds; the same floats bound it in SQL.
+EDGES = tuple(60 * 2 ** (i / BUCKETS) for i in range(200))
+
+
 def bucket(seconds: float) -> int:
     """Time-to-close bucket: 0 under a minute, then BUCKETS per doubling of the minutes."""
-    if seconds < 60:
-        return 0
-    return min(200, math.floor(BUCKETS * math.log2(seconds / 60)) + 1)
+    return bisect.bisect_right(EDGES, seconds)
 
 
 def bucket_bounds(b: int) -> tuple[float | None, float | None]:
-    """Seconds (low, high) that surely hold bucket ``b`` (a little wider: callers filter in
-    SQL with these and classify exactly with :func:`bucket`)."""
-    if b == 0:
-        return None, 61.0
-    return 60 * 2 ** ((b - 1) / BUCKETS) - 1, 60 * 2 ** (b / BUCKETS) + 1
+    """Seconds [low, high) of bucket ``b`` (None: unbounded)."""
+    return (EDGES[b - 1] if b > 0 else None), (EDGES[b] if b < len(EDGES) else None)
 
 
 @dataclass(frozen=True)
