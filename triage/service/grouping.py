@@ -55,22 +55,30 @@ def bh_qvalues(p: Sequence[float]) -> list[float]:
 def cosine_similarity(docs: Sequence[Sequence[str]], background: Sequence[Sequence[str]] = ()) -> np.ndarray:
     """Cosine similarity of the TF-IDF rows of ``docs`` (sublinear tf, smoothed idf learnt on
     ``background`` and ``docs`` together, l2 rows: scikit-learn's TfidfVectorizer defaults)."""
-    df: Counter[str] = Counter()
-    for doc in (*background, *docs):
-        df.update(set(doc))
+    ids: dict[str, int] = {}
+    bags = [Counter(doc) for doc in docs]
+    # Document frequencies over both sides, from each document's distinct word ids.
+    seen = [np.fromiter((ids.setdefault(w, len(ids)) for w in set(doc)), dtype=np.int64) for doc in background]
+    seen += [np.fromiter((ids.setdefault(w, len(ids)) for w in bag), dtype=np.int64) for bag in bags]
+    df = np.bincount(np.concatenate(seen), minlength=len(ids)) if seen else np.zeros(0, dtype=np.int64)
     n = len(background) + len(docs)
-    counts = [Counter(doc) for doc in docs]
+    idf = np.log((1 + n) / (1 + df)) + 1.0
+    # One (row, word, count) triple per distinct word of each of ``docs``.
+    rows = np.repeat(np.arange(len(bags)), [len(bag) for bag in bags])
+    cols = np.concatenate(seen[len(background) :]) if bags else np.zeros(0, dtype=np.int64)
+    counts = np.fromiter((c for bag in bags for c in bag.values()), dtype=np.float64, count=len(cols))
+    weights = (1.0 + np.log(counts)) * idf[cols] if len(cols) else np.zeros(0)
+    norms = np.sqrt(np.bincount(rows, weights * weights, minlength=len(bags)))
     # Only words shared by two of ``docs`` can make two rows similar: the columns kept dense.
-    shared = sorted(w for w, c in Counter(w for doc in counts for w in doc).items() if c >= 2)
-    column = {w: j for j, w in enumerate(shared)}
-    X = np.zeros((len(docs), len(shared)))
-    for r, bag in enumerate(counts):
-        weights = {w: (1.0 + math.log(c)) * (math.log((1 + n) / (1 + df[w])) + 1.0) for w, c in bag.items()}
-        norm = math.sqrt(sum(v * v for v in weights.values()))
-        for w, v in weights.items():
-            if w in column and norm:
-                X[r, column[w]] = v / norm
-    sim = X @ X.T
+    in_docs = np.bincount(cols, minlength=len(ids))
+    shared = np.flatnonzero(in_docs >= 2)
+    column = np.full(len(ids), -1, dtype=np.int64)
+    column[shared] = np.arange(len(shared))
+    keep = column[cols] >= 0
+    # Single precision: the product is most of the time, and clusters are cut at 0.2 apart.
+    X = np.zeros((len(docs), len(shared)), dtype=np.float32)
+    X[rows[keep], column[cols[keep]]] = weights[keep] / norms[rows[keep]]
+    sim = (X @ X.T).astype(np.float64)
     np.fill_diagonal(sim, [1.0 if doc else 0.0 for doc in docs])
     return sim
 
