@@ -163,7 +163,10 @@ def test_clusters_equal_scikit_learns_average_linkage():
     assert len(groups(average_linkage(distance, 0.8))) < len(docs)
     # clusters() takes identical messages as one weighted point: the same groups.
     reference = AgglomerativeClustering(
-        n_clusters=None, metric="precomputed", linkage="average", distance_threshold=1 - hotspots.MIN_SIMILARITY
+        n_clusters=None,
+        metric="precomputed",
+        linkage="average",
+        distance_threshold=1 - hotspots.MIN_SIMILARITY,
     ).fit_predict(distance)
     assert any(docs.count(d) > 1 for d in docs)
     expected = [[i for i in g if docs[i]] for g in groups(list(reference))]  # clusters() skips empty ones

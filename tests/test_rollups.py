@@ -36,8 +36,15 @@ def test_rollups_equal_a_fresh_count_after_a_mix_of_writes(database_url):
         for i, message in enumerate(texts(20, seed=3)):  # intake through the service
             pred = svc_prediction(rng)
             svc.create_ticket(
-                session, text=message, title=None, channel=rng.choice(("web", "phone")),
-                contact={}, prediction=pred, days=3, tz="Asia/Shanghai", qc_share=0.3,
+                session,
+                text=message,
+                title=None,
+                channel=rng.choice(("web", "phone")),
+                contact={},
+                prediction=pred,
+                days=3,
+                tz="Asia/Shanghai",
+                qc_share=0.3,
                 now=NOW - timedelta(hours=i * 7),
             )
         every = session.query(Ticket).order_by(Ticket.id).all()
@@ -47,12 +54,16 @@ def test_rollups_equal_a_fresh_count_after_a_mix_of_writes(database_url):
             try:
                 if action == "event":
                     step = rng.choice(("dispatched", "accepted", "replied", "closed"))
-                    svc.add_event(session, t, step, "staff", now=t.created_at + timedelta(hours=rng.uniform(1, 300)))
+                    svc.add_event(
+                        session, t, step, "staff", now=t.created_at + timedelta(hours=rng.uniform(1, 300))
+                    )
                 elif action in ("correct", "confirm"):
                     labels = {"category": rng.choice(KNOWN["category"])} if action == "correct" else {}
                     review.add_correction(session, t, "reviewer", labels, KNOWN)
                 else:
-                    review.return_ticket(session, t, t.department, "dept", "不属于本部门", None, "service_center")
+                    review.return_ticket(
+                        session, t, t.department, "dept", "不属于本部门", None, "service_center"
+                    )
                 done[action] += 1
             except IllegalTransition:
                 session.rollback()
@@ -77,7 +88,9 @@ def test_rollups_equal_a_fresh_count_after_a_mix_of_writes(database_url):
 def svc_prediction(rng):
     from seeding import prediction
 
-    pred = prediction(rng.choice(KNOWN["category"]), rng.choice(KNOWN["department"]), rng.choice(KNOWN["kind"]))
+    pred = prediction(
+        rng.choice(KNOWN["category"]), rng.choice(KNOWN["department"]), rng.choice(KNOWN["kind"])
+    )
     pred["needs_review"] = rng.random() < 0.3
     return pred
 
@@ -98,7 +111,9 @@ def test_summary_of_periods_with_partial_days_equals_the_scan(database_url):
                     rows = stats.grouped(session, conds, NOW)
                     total = sum(int(r[-1]) for r in rows)
                     assert got["total"] == total
-                    assert got["counts"] == {name: stats._by(rows, i) for i, name in enumerate(stats.BREAKDOWNS)}
+                    assert got["counts"] == {
+                        name: stats._by(rows, i) for i, name in enumerate(stats.BREAKDOWNS)
+                    }
                     assert got["time_to_close_hours"] == stats.time_to_close(session, conds)
                     assert got["returned"] == stats.returned(session, conds, total)
                     verdicts = stats.changed_counts(session, conds)
@@ -110,7 +125,14 @@ def test_a_drifted_bucket_falls_back_to_the_scan(database_url):
     with session_at(database_url) as session:
         created = datetime(2026, 11, 2, 3, tzinfo=UTC)
         for hours in (1, 2, 30, 31):
-            session.add(ticket("排队太久", created_at=created, status="closed", closed_at=created + timedelta(hours=hours)))
+            session.add(
+                ticket(
+                    "排队太久",
+                    created_at=created,
+                    status="closed",
+                    closed_at=created + timedelta(hours=hours),
+                )
+            )
         session.commit()
         histogram = stats.summary(session, now=NOW)["time_to_close_hours"]
         assert histogram == {"n": 4, "median": 16.0, "p90": 30.7}
@@ -130,8 +152,14 @@ def test_add_tickets_counts_rows_written_without_the_orm(database_url):
     with session_at(database_url) as session:
         at = datetime(2026, 10, 1, 12, tzinfo=UTC)
         row = {
-            "created_at": at, "department": "tax_bureau", "category": "tax", "kind": "complaint",
-            "channel": "web", "status": "closed", "needs_review": False, "review_reason": None,
+            "created_at": at,
+            "department": "tax_bureau",
+            "category": "tax",
+            "kind": "complaint",
+            "channel": "web",
+            "status": "closed",
+            "needs_review": False,
+            "review_reason": None,
             "closed_at": at + timedelta(hours=5),
         }
         assert rollups.add_tickets(session, [row, {**row, "returned": True}]) == 2

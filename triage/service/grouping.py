@@ -61,7 +61,10 @@ def cosine_similarity(docs: Sequence[Sequence[str]], background: Sequence[Sequen
     n = len(background) + len(docs)
     bags = [Counter(doc) for doc in docs]
     ids: dict[str, int] = {}
-    seen = [np.fromiter((ids.setdefault(w, len(ids)) for w in bag), dtype=np.int64, count=len(bag)) for bag in bags]
+    seen = [
+        np.fromiter((ids.setdefault(w, len(ids)) for w in bag), dtype=np.int64, count=len(bag))
+        for bag in bags
+    ]
     idf = np.log((1 + n) / (1 + np.fromiter((df[w] for w in ids), dtype=np.float64, count=len(ids)))) + 1.0
     # One (row, word, count) triple per distinct word of each of ``docs``.
     rows = np.repeat(np.arange(len(bags)), [len(bag) for bag in bags])

@@ -82,9 +82,7 @@ def _split(
     return first, last, edges
 
 
-def period(
-    session: Session, start: datetime | None, end: datetime | None, department: str | None
-) -> Period:
+def period(session: Session, start: datetime | None, end: datetime | None, department: str | None) -> Period:
     """The rollup counts of tickets created in [start, end), of one department if given."""
     out = Period()
     first, last, edges = _split(start, end)

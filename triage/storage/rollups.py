@@ -158,8 +158,10 @@ def _apply(session_or_conn: Session | Connection, delta: Counter[tuple[date, str
     ]
     if not rows:
         return
-    dialect = session_or_conn.get_bind().dialect.name if isinstance(session_or_conn, Session) else (
-        session_or_conn.dialect.name
+    dialect = (
+        session_or_conn.get_bind().dialect.name
+        if isinstance(session_or_conn, Session)
+        else (session_or_conn.dialect.name)
     )
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
@@ -188,7 +190,10 @@ def _stored(session: Session, ticket_id: int) -> Snapshot | None:
         return None
     returned = session.scalar(select(exists().where(Return.ticket_id == ticket_id)))
     verdict = session.scalar(
-        select(Correction.changed).where(Correction.ticket_id == ticket_id).order_by(Correction.id.desc()).limit(1)
+        select(Correction.changed)
+        .where(Correction.ticket_id == ticket_id)
+        .order_by(Correction.id.desc())
+        .limit(1)
     )
     return _snapshot(dict(zip(_FIELDS, row, strict=True)), bool(returned), verdict)
 
@@ -224,7 +229,9 @@ def _changes(session: Session) -> Counter[tuple[date, str, str, str]]:
     # In the order they will be inserted: the last correction of a ticket is its latest.
     for obj in sorted(session.new, key=lambda o: inspect(o).insert_order or 0):
         if isinstance(obj, Correction | Return):
-            ticket = obj.ticket if obj.ticket is not None else session.get(Ticket, obj.ticket_id)
+            ticket: Ticket | None = obj.ticket  # None until loaded when only ticket_id is set
+            if ticket is None:
+                ticket = session.get(Ticket, obj.ticket_id)
             if ticket is None:
                 continue
             touched[id(ticket)] = ticket
@@ -239,7 +246,8 @@ def _changes(session: Session) -> Counter[tuple[date, str, str, str]]:
     for key, ticket in touched.items():
         if ticket in session.deleted:
             continue
-        before = _stored(session, ticket.id) if ticket.id is not None and ticket not in session.new else None
+        tid: int | None = ticket.id  # None before its first flush
+        before = _stored(session, tid) if tid is not None and ticket not in session.new else None
         after = _current(ticket, before, new_returns[key], new_verdicts.get(key))
         if before == after:
             continue
@@ -294,7 +302,9 @@ def add_tickets(session: Session | Connection, rows: Iterable[Mapping[str, Any]]
     delta: Counter[tuple[date, str, str, str]] = Counter()
     n = 0
     for row in rows:
-        snap = _snapshot({f: row.get(f) for f in _FIELDS}, bool(row.get("returned", False)), row.get("verdict"))
+        snap = _snapshot(
+            {f: row.get(f) for f in _FIELDS}, bool(row.get("returned", False)), row.get("verdict")
+        )
         delta.update(keys(snap))
         n += 1
     _apply(session, delta)
@@ -304,7 +314,9 @@ def add_tickets(session: Session | Connection, rows: Iterable[Mapping[str, Any]]
 def snapshots(conn: Session | Connection, conds: list[ColumnElement[bool]]) -> Iterator[Snapshot]:
     """The snapshot of every ticket matching ``conds``, read from the tickets themselves."""
     returned = set(
-        conn.scalars(select(Return.ticket_id).join(Ticket, Ticket.id == Return.ticket_id).where(*conds).distinct())
+        conn.scalars(
+            select(Return.ticket_id).join(Ticket, Ticket.id == Return.ticket_id).where(*conds).distinct()
+        )
     )
     verdicts: dict[int, str] = {
         tid: changed
@@ -314,14 +326,14 @@ def snapshots(conn: Session | Connection, conds: list[ColumnElement[bool]]) -> I
             .where(_latest(), *conds)
         )
     }
-    result = conn.execute(
-        select(Ticket.id, *_COLUMNS).where(*conds).execution_options(yield_per=20_000)
-    )
+    result = conn.execute(select(Ticket.id, *_COLUMNS).where(*conds).execution_options(yield_per=20_000))
     for tid, *values in result:
         yield _snapshot(dict(zip(_FIELDS, values, strict=True)), tid in returned, verdicts.get(tid))
 
 
-def count(conn: Session | Connection, conds: list[ColumnElement[bool]]) -> Counter[tuple[date, str, str, str]]:
+def count(
+    conn: Session | Connection, conds: list[ColumnElement[bool]]
+) -> Counter[tuple[date, str, str, str]]:
     """What the rollups hold for the tickets matching ``conds``, counted afresh."""
     out: Counter[tuple[date, str, str, str]] = Counter()
     for snap in snapshots(conn, conds):
@@ -345,7 +357,9 @@ def rebuild(conn: Session | Connection) -> int:
 
 def stored(conn: Session | Connection) -> Counter[tuple[date, str, str, str]]:
     """The rollups as stored (zero counts left out)."""
-    rows = conn.execute(select(DailyCount.day, DailyCount.department, DailyCount.dimension, DailyCount.value, DailyCount.n))
+    rows = conn.execute(
+        select(DailyCount.day, DailyCount.department, DailyCount.dimension, DailyCount.value, DailyCount.n)
+    )
     return Counter({(d, dept, dim, v): int(n) for d, dept, dim, v, n in rows if n})
 
 
