@@ -109,6 +109,9 @@ class Snapshot:
     verdict: str | None  # ``changed`` of the latest correction; None: never verified
 
 
+HEADS_FIELD = "kind"  # the ticket's column other_heads reads (a labels map once tickets have one)
+
+
 def other_heads(value: Any) -> tuple[tuple[str, str], ...]:
     """(head, label) of the heads other than category and department, from what the ticket
     stores of them (the one place that knows how: ``kind`` today, a labels map once tickets
@@ -205,7 +208,7 @@ def _current(ticket: Ticket, before: Snapshot | None, returns: int, verdict: str
         created_at=ticket.created_at,
         department=ticket.department,
         category=ticket.category,
-        heads=other_heads(ticket.kind),
+        heads=other_heads(getattr(ticket, HEADS_FIELD)),
         channel=ticket.channel,
         status=ticket.status,
         needs_review=bool(ticket.needs_review),
@@ -271,7 +274,7 @@ _COLUMNS = (
     Ticket.created_at,
     Ticket.department,
     Ticket.category,
-    Ticket.kind,  # HEADS_FIELD
+    getattr(Ticket, HEADS_FIELD),
     Ticket.channel,
     Ticket.status,
     Ticket.needs_review,
@@ -279,7 +282,6 @@ _COLUMNS = (
     Ticket.closed_at,
 )
 _FIELDS = tuple(c.key for c in _COLUMNS)
-HEADS_FIELD = "kind"  # the column other_heads reads
 
 
 def _snapshot(row: Mapping[str, Any], returned: bool, verdict: str | None) -> Snapshot:
