@@ -34,7 +34,7 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     """N tickets in the database at ``url`` (migrated first); what the timings need."""
     import sqlalchemy as sa
 
-    from triage.engine.model import TriageModel
+    from triage.engine.persist import load_model
     from triage.storage import upgrade
     from triage.storage.db import make_engine
 
@@ -42,7 +42,7 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
 
     upgrade(url)
     now = datetime.now(UTC)
-    model = TriageModel.load(model_path)
+    model = load_model(model_path)
     started = time.perf_counter()
     base = scale_seed.routed(texts(), model, getattr(model, "version_", "bench"))
     engine = make_engine(url)

@@ -1,6 +1,7 @@
 """The seed's scenario: five weeks of ordinary traffic, then one day with thirty complaints
 about the food-licence walk-in queue."""
 
+from collections import Counter
 from datetime import timedelta
 
 import numpy as np
@@ -81,6 +82,25 @@ def test_distinguishing_terms_prefer_what_is_new():
     assert terms == ["现场号", "等候"]  # 排队 is as common as before, 窗口 rarer
 
 
+def test_distinguishing_terms_of_a_one_word_vocabulary_are_none():
+    # Every message is the same single word: there is no other word to hold odds against
+    # (this divided by zero).
+    assert hotspots.distinguishing_terms([["噪音"]] * 3, [["噪音"]] * 2) == []
+    assert hotspots.distinguishing_terms([["噪音"]] * 3, []) == []
+    assert hotspots.terms_of_counts(Counter({"噪音": 4}), Counter({"噪音": 4})) == []
+
+
+def test_a_spike_of_one_word_messages_is_reported_without_terms(database_url):
+    with session_at(database_url) as s:
+        for day in range(1, 36):
+            for _ in range(1 if day > 7 else 8):
+                s.add(ticket("噪音", "noise", "ecology", created_at=NOW - timedelta(days=day, hours=1)))
+        s.commit()
+        found = hotspots.report(s, now=NOW, words=hotspots.Words())
+    spot = next(h for h in found["hotspots"] if h["unit"] == "category")
+    assert spot["category"] == "noise" and spot["terms"] == []
+
+
 # -- over HTTP -------------------------------------------------------------------------
 
 
@@ -141,3 +161,13 @@ def test_clusters_equal_scikit_learns_average_linkage():
         ).fit_predict(distance)
         assert groups(average_linkage(distance, threshold)) == groups(list(reference))
     assert len(groups(average_linkage(distance, 0.8))) < len(docs)
+    # clusters() takes identical messages as one weighted point: the same groups.
+    reference = AgglomerativeClustering(
+        n_clusters=None,
+        metric="precomputed",
+        linkage="average",
+        distance_threshold=1 - hotspots.MIN_SIMILARITY,
+    ).fit_predict(distance)
+    assert any(docs.count(d) > 1 for d in docs)
+    expected = [[i for i in g if docs[i]] for g in groups(list(reference))]  # clusters() skips empty ones
+    assert sorted(hotspots.clusters(docs, 1, background)) == sorted(g for g in expected if g)

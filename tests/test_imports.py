@@ -172,6 +172,25 @@ def test_stats_and_hotspots_see_the_imported_history(db, tmp_path):
     assert found and found[0]["category"] == "queue_waiting"
 
 
+def test_an_import_counts_its_tickets_into_the_rollups(db, tmp_path):
+    from test_rollups import MODELS, assert_summary_is_the_scan
+
+    from triage.storage import rollups
+
+    assert run_import(write_csv(tmp_path / "h.csv", ROWS), "--id", "工单编号") == 0
+    with session_at(db) as s:
+        assert rollups.stored(s) == rollups.count(s, [])  # written by COPY / INSERT, counted
+        for heads in MODELS:
+            got = assert_summary_is_the_scan(s, None, None, None, heads)
+            assert got["total"] == 3  # HK-3 (empty text), HK-4 (date), HK-5 (status) refused
+        assert (
+            assert_summary_is_the_scan(s, None, None, None, ("category", "department"))["counts"]["category"][
+                "None"
+            ]
+            == 1
+        )  # HK-6 has no category
+
+
 def test_a_new_intake_repeats_an_imported_open_ticket(db, tmp_path):
     from test_repeats import COMPLAINT, RESUBMITTED, intake
 

@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from triage.storage.db import current_revision, upgrade
 
-HEAD = "0007"
+HEAD = "0008"
 
 
 def test_migrations_build_an_empty_database(database_url):
@@ -19,7 +19,54 @@ def test_migrations_build_an_empty_database(database_url):
         "corrections",
         "returns",
         "model_events",
+        "daily_counts",
     } <= tables
+
+
+def test_the_rollup_migration_counts_the_tickets_already_stored(database_url):
+    from datetime import UTC, datetime, timedelta
+
+    from triage.storage import rollups
+    from triage.storage.schema import Ticket
+
+    upgrade(database_url, "0007")
+    at = datetime(2026, 11, 3, 9, tzinfo=UTC)
+    row = {
+        "code": "A",
+        "created_at": at,
+        "updated_at": at,
+        "channel": "web",
+        "text": "x",
+        "text_masked": "x",
+        "status": "closed",
+        "category": "tax",
+        "department": "tax_bureau",
+        "labels": {"category": "tax", "department": "tax_bureau", "kind": "complaint"},
+        "prediction": {},
+        "needs_review": False,
+        "confidence": 0.9,
+        "due_at": at,
+        "closed_at": at + timedelta(hours=3),
+        "uncertain_heads": "",
+        "margin": 1.0,
+    }
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:  # Core, as an older release wrote them: no rollups yet
+        conn.execute(
+            sa.insert(Ticket.__table__), [row, {**row, "code": "B", "status": "received", "closed_at": None}]
+        )
+    engine.dispose()
+    upgrade(database_url)
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        counts = rollups.stored(conn)
+    engine.dispose()
+    day = at.date()
+    assert counts[(day, "tax_bureau", "total", "")] == 2
+    assert counts[(day, "tax_bureau", "status", "closed")] == 1
+    assert counts[(day, "tax_bureau", "kind", "complaint")] == 2  # an extra head: its own dimension
+    assert not any(dim == "department" for _, _, dim, _ in counts)  # a role: the department key
+    assert counts[(day, "tax_bureau", "close", str(rollups.bucket(3 * 3600)))] == 1
 
 
 def test_upgrading_again_keeps_existing_data(database_url):

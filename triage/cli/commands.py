@@ -11,6 +11,7 @@ from triage.cli import (
     report,
     retrain,
     serve,
+    stats,
     tickets,
     train,
 )
@@ -28,4 +29,5 @@ COMMANDS = {
     "audit": audit,
     "report": report,
     "tickets": tickets,
+    "stats": stats,
 }

@@ -59,26 +59,37 @@ def cosine_similarity(docs: Sequence[Sequence[str]], background: Sequence[Sequen
     for doc in (*background, *docs):
         df.update(set(doc))
     n = len(background) + len(docs)
-    counts = [Counter(doc) for doc in docs]
+    bags = [Counter(doc) for doc in docs]
+    ids: dict[str, int] = {}
+    seen = [
+        np.fromiter((ids.setdefault(w, len(ids)) for w in bag), dtype=np.int64, count=len(bag))
+        for bag in bags
+    ]
+    idf = np.log((1 + n) / (1 + np.fromiter((df[w] for w in ids), dtype=np.float64, count=len(ids)))) + 1.0
+    # One (row, word, count) triple per distinct word of each of ``docs``.
+    rows = np.repeat(np.arange(len(bags)), [len(bag) for bag in bags])
+    cols = np.concatenate(seen) if bags else np.zeros(0, dtype=np.int64)
+    counts = np.fromiter((c for bag in bags for c in bag.values()), dtype=np.float64, count=len(cols))
+    weights = (1.0 + np.log(counts)) * idf[cols] if len(cols) else np.zeros(0)
+    norms = np.sqrt(np.bincount(rows, weights * weights, minlength=len(bags)))
     # Only words shared by two of ``docs`` can make two rows similar: the columns kept dense.
-    shared = sorted(w for w, c in Counter(w for doc in counts for w in doc).items() if c >= 2)
-    column = {w: j for j, w in enumerate(shared)}
+    in_docs = np.bincount(cols, minlength=len(ids))
+    shared = np.flatnonzero(in_docs >= 2)
+    column = np.full(len(ids), -1, dtype=np.int64)
+    column[shared] = np.arange(len(shared))
+    keep = column[cols] >= 0
     X = np.zeros((len(docs), len(shared)))
-    for r, bag in enumerate(counts):
-        weights = {w: (1.0 + math.log(c)) * (math.log((1 + n) / (1 + df[w])) + 1.0) for w, c in bag.items()}
-        norm = math.sqrt(sum(v * v for v in weights.values()))
-        for w, v in weights.items():
-            if w in column and norm:
-                X[r, column[w]] = v / norm
+    X[rows[keep], column[cols[keep]]] = weights[keep] / norms[rows[keep]]
     sim = X @ X.T
     np.fill_diagonal(sim, [1.0 if doc else 0.0 for doc in docs])
     return sim
 
 
-def average_linkage(distance: np.ndarray, threshold: float) -> list[int]:
+def average_linkage(distance: np.ndarray, threshold: float, sizes: Sequence[int] | None = None) -> list[int]:
     """Cluster labels of average-linkage (UPGMA) clustering, merging while the distance is
     below ``threshold``: scikit-learn's AgglomerativeClustering(linkage="average",
     metric="precomputed", distance_threshold=threshold, n_clusters=None), up to label names.
+    ``sizes``: how many identical points each row stands for (1 each by default).
 
     The nearest-neighbour chain: average linkage is reducible, so merging reciprocal nearest
     neighbours in any order gives the same clusters, and a cluster whose nearest neighbour is
@@ -86,7 +97,7 @@ def average_linkage(distance: np.ndarray, threshold: float) -> list[int]:
     n = len(distance)
     d = np.array(distance, dtype=np.float64)
     np.fill_diagonal(d, np.inf)
-    size = np.ones(n)
+    size = np.ones(n) if sizes is None else np.asarray(sizes, dtype=np.float64)
     active = np.ones(n, dtype=bool)
     parent = list(range(n))
     chain: list[int] = []

@@ -84,7 +84,10 @@ def distinguishing_terms(
 
 def doc_counts(docs: Sequence[Sequence[str]]) -> Counter[str]:
     """In how many documents each word occurs."""
-    return Counter(w for doc in docs for w in set(doc))
+    counts: Counter[str] = Counter()
+    for doc in docs:
+        counts.update(set(doc))
+    return counts
 
 
 def terms_of_counts(
@@ -105,9 +108,10 @@ def terms_of_counts(
             continue
         a = a0 * pooled[word] / total
         before = pooled[word] - count
-        delta = math.log((count + a) / (n_i + a0 - count - a)) - math.log(
-            (before + a) / (n_j + a0 - before - a)
-        )
+        rest_recent, rest_before = n_i + a0 - count - a, n_j + a0 - before - a
+        if rest_recent <= 0 or rest_before <= 0:
+            continue  # the word is all the documents hold: no odds against other words
+        delta = math.log((count + a) / rest_recent) - math.log((before + a) / rest_before)
         z = delta / math.sqrt(1 / (count + a) + 1 / (before + a))
         if z > 1.96:
             out.append({"term": word, "z": round(z, 2), "recent": count, "before": before})
@@ -239,12 +243,20 @@ def clusters(
     if len(keep) < max(2, min_size):
         return []
     empty = [d for d in docs if not d]  # count as documents for the idf, as before
-    similarity = cosine_similarity([docs[i] for i in keep], [*background, *empty])
+    # Identical messages (repeat complaints) are one point of their number's weight: average
+    # linkage would merge them first, at distance 0, and the idf still counts each copy.
+    same: dict[tuple[str, ...], list[int]] = {}
+    for i in keep:
+        same.setdefault(tuple(docs[i]), []).append(i)
+    copies = list(same.values())
+    extra = [docs[i] for members in copies for i in members[1:]]
+    similarity = cosine_similarity([docs[m[0]] for m in copies], [*background, *empty, *extra])
     distance = np.clip(1.0 - similarity, 0.0, 2.0)
-    labels = average_linkage(distance, 1.0 - MIN_SIMILARITY)
+    labels = average_linkage(distance, 1.0 - MIN_SIMILARITY, [len(m) for m in copies])
+    label_of = {i: int(label) for members, label in zip(copies, labels, strict=True) for i in members}
     groups: dict[int, list[int]] = {}
-    for index, label in zip(keep, labels, strict=True):
-        groups.setdefault(int(label), []).append(index)
+    for index in keep:
+        groups.setdefault(label_of[index], []).append(index)
     found = [g for g in groups.values() if len(g) >= min_size]
     return sorted(found, key=lambda g: (-len(g), g[0]))
 
@@ -264,6 +276,7 @@ def emerging(
         scope.append(Ticket.department == department)
     groups = {"other": Ticket.category == "other", "needs_review": Ticket.needs_review.is_(True)}
     background = _texts(session, [Ticket.created_at < now], words)
+    background_counts = doc_counts(background)
     out: dict[str, list[dict[str, Any]]] = {}
     for name, cond in groups.items():
         rows = session.execute(
@@ -273,7 +286,7 @@ def emerging(
             .limit(CLUSTER_LIMIT)
         ).all()
         docs = [words(text) for _, _, text in rows]
-        everything = doc_counts(docs) + doc_counts(background)
+        everything = doc_counts(docs) + background_counts
         topics = []
         # The ten largest only (the answer shows no more); clusters() lists them largest first.
         for members in clusters(docs, min_size, background)[:10]:

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from triage.engine.heads import role_columns
 from triage.engine.progress import Progress, quiet
 from triage.engine.text import prepare
-from triage.service import repeats
+from triage.service import repeats, rollups
 from triage.service.codes import new_code
 from triage.service.status import TRANSITIONS
 from triage.service.workdays import add_working_days
@@ -391,6 +391,9 @@ def _write(engine: Engine, batch: list[Prepared], report: Report, attempts: int 
                 for t, _ in fresh:
                     t["code"] = new_code()
                 ids = bulk.insert_tickets(conn, [t for t, _ in fresh])
+                # Written without the ORM, so counted into the daily rollups here, in the
+                # same transaction: the summary reads them.
+                rollups.add_tickets(conn, [t for t, _ in fresh])
                 events = [
                     (tid, "received", t["created_at"], "import", t["department"])
                     for tid, (t, _) in zip(ids, fresh, strict=True)

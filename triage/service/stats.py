@@ -4,6 +4,7 @@ the dashboard and the report alike."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -13,7 +14,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from triage.engine.heads import CATEGORY, ROLES
+from triage.engine.heads import CATEGORY, DEPARTMENT, ROLES
+from triage.service import rollups
 from triage.storage.schema import Correction, Return, Ticket
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
 
 FIELDS = ("channel", "status")  # broken down besides the heads
 REVIEW_REASONS = ("uncertain", "quality_check", "returned", "returned_twice")
+
+log = logging.getLogger(__name__)
 
 
 def scope(
@@ -235,6 +239,21 @@ def live_accuracy(verdicts: list[dict[str, Any]], heads: Sequence[str]) -> dict[
     return accuracy(Counter(",".join(v["changed"]) for v in verdicts), heads)
 
 
+def _largest_first(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(((k, int(v)) for k, v in counts.items() if v), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _breakdown(figures: rollups.Period, name: str, total: int) -> dict[str, int]:
+    """Tickets per value of one breakdown, from the rollups, as the scan (``counts``) has it:
+    no value is "None". The department is the rollups' own key; an extra head's dimension is
+    its name, holding only the tickets labelled for it, so the rest of the total is "None"."""
+    found = figures.departments if name == DEPARTMENT else figures.values(name)
+    out = Counter({("None" if v == "" else v): int(n) for v, n in found.items()})
+    if name not in ROLES and name not in FIELDS:
+        out["None"] += total - sum(found.values())
+    return _largest_first(out)
+
+
 def summary(
     session: Session,
     start: datetime | None = None,
@@ -246,15 +265,25 @@ def summary(
 ) -> dict[str, Any]:
     """Everything the summary endpoint and the dashboard show, for tickets created in
     [start, end) (of one department if given), broken down by ``heads`` (the active model's:
-    triage.engine.heads)."""
+    triage.engine.heads): counts from the daily rollups (exact, see triage.service.rollups),
+    overdue from the open tickets."""
     now = now or datetime.now(UTC)
     conds = scope(start, end, department)
-    rows = grouped(session, conds, now, heads)
-    total = sum(int(r[-1]) for r in rows)
-    overdue = sum(int(r[-1]) for r in rows if r[-2])
+    figures = rollups.period(session, start, end, department)
+    total = figures.total
+    overdue = rollups.overdue(session, conds, now)
+    try:
+        to_close = rollups.time_to_close(session, conds, figures.values("close"))
+    except rollups.Drifted as drift:
+        # The rollups disagree with the tickets (written behind the service's back?): the
+        # scan is exact, only slower; `triage stats rebuild-rollups` puts them right.
+        log.warning("Time to close from a scan: %s.", drift)
+        to_close = time_to_close(session, conds)
+    unsure = figures.values("needs_review")["1"]
+    reasons = figures.values("review_reason")
+    n_returned = figures.values("returned")["1"]
     # Quality-control samples are drawn at random from confident tickets, so their accuracy
     # is the unbiased one for what is auto-routed; the uncertain ones drag the overall down.
-    verdicts = changed_counts(session, conds)
     return {
         "period": {
             "from": start.isoformat() if start else None,
@@ -262,11 +291,15 @@ def summary(
             "department": department,
         },
         "total": total,
-        "counts": {name: _by(rows, i) for i, name in enumerate(breakdowns(heads))},
-        "time_to_close_hours": time_to_close(session, conds),
+        "counts": {name: _breakdown(figures, name, total) for name in breakdowns(heads)},
+        "time_to_close_hours": to_close,
         "overdue": {"n": overdue, "share": _share(overdue, total)},
-        "routing": routing(rows, total),
-        "returned": returned(session, conds, total),
-        "live_accuracy": accuracy(verdicts["all"], heads),
-        "live_accuracy_quality_check": accuracy(verdicts["quality_check"], heads),
+        "routing": {
+            "auto_routed": {"n": total - unsure, "share": _share(total - unsure, total)},
+            "sent_to_review": {"n": unsure, "share": _share(unsure, total)},
+            "review_reasons": {r: int(reasons.pop(r, 0)) for r in REVIEW_REASONS} | _largest_first(reasons),
+        },
+        "returned": {"n": n_returned, "share": _share(n_returned, total)},
+        "live_accuracy": accuracy(figures.values("verdict"), heads),
+        "live_accuracy_quality_check": accuracy(figures.values("verdict_qc"), heads),
     }
