@@ -183,7 +183,14 @@ class Settings(BaseSettings):
         0.02, description="Promotion gate: largest allowed drop of any head's macro-F1."
     )
     gate_max_recall_drop: Drop = Field(
-        0.05, description="Promotion gate: largest allowed drop of any department's recall."
+        0.05,
+        description="Promotion gate: largest allowed drop of any department's recall "
+        "(refused only when the drop is also significant, see `gate_alpha`).",
+    )
+    gate_alpha: Share = Field(
+        0.05,
+        description="Promotion gate: significance level of the per-department paired test "
+        "(one-sided exact McNemar, Benjamini-Hochberg across departments).",
     )
     review_random_share: Drop = Field(
         0.05, description="Share of confident tickets also sent to review as quality control."

@@ -1,5 +1,13 @@
 """The promotion gate: a candidate replaces the active model only when it is measurably
-not worse on the same evaluation data."""
+not worse on the same evaluation data.
+
+A department's recall is judged on the paired predictions: among its rows, b = rows the active
+model got right and the candidate wrong, c = the reverse. With ~120 departments of 5-10 rows
+each, some department loses a row or two by chance on every retrain (one row of 5 is 0.20), so
+a raw threshold refused every candidate. A drop counts only when it is larger than the allowed
+drop AND the one-sided exact McNemar test (b of b+c at p=0.5) is significant after
+Benjamini-Hochberg across departments. BH fits the gate's question "is any department worse":
+when no department is truly worse, the chance of refusing is at most alpha."""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ import numpy as np
 from triage.engine.heads import DEPARTMENT
 from triage.engine.metrics import head_metrics
 from triage.engine.scoring import ServingModel
+from triage.service.grouping import bh_qvalues, binom_sf
 
 __all__ = ["GateResult", "compare"]
 
@@ -35,6 +44,9 @@ class GateResult:
             for label, before in h["active"]["per_class"].items():
                 after = h["candidate"]["per_class"].get(label, {"recall": 0.0})
                 mark = "  <-- drop" if after["recall"] < before["recall"] - 1e-9 else ""
+                if mark and label in h.get("paired", {}):
+                    t = h["paired"][label]
+                    mark += f" (b {t['b']}, c {t['c']}, p {t['p']:.3f}, BH q {t['q']:.3f})"
                 figures = f"{before['recall']:>14.3f}{after['recall']:>8.3f}{before['support']:>9}"
                 lines.append(f"  {label:<26}{figures}{mark}")
         verdict = "PASSED" if self.passed else "REFUSED: " + "; ".join(self.reasons)
@@ -43,7 +55,8 @@ class GateResult:
 
 def _scores(
     model: ServingModel, items: list[dict[str, Any]], labels: list[str], head: str, classes: list[str]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The head's metrics, and which rows the model got right."""
     proba = model.predict_proba(items)[head]
     own = [str(c) for c in model.heads_[head].classes]
     # Put both models' probabilities on one label axis (a new label may exist in one only).
@@ -51,7 +64,27 @@ def _scores(
     for j, label in enumerate(own):
         aligned[:, classes.index(label)] = proba[:, j]
     y = np.array([classes.index(lab) for lab in labels])
-    return head_metrics(y, aligned, np.array(classes))
+    return head_metrics(y, aligned, np.array(classes)), aligned.argmax(axis=1) == y
+
+
+def paired_drops(
+    labels: list[str], right_before: np.ndarray, right_after: np.ndarray, min_support: int
+) -> dict[str, dict[str, Any]]:
+    """Per label with at least ``min_support`` rows: b (right before, wrong after), c (the
+    reverse), the one-sided exact McNemar p = P(X >= b), X ~ Binomial(b + c, 1/2), and its
+    Benjamini-Hochberg q across those labels."""
+    y = np.array(labels)
+    out: dict[str, dict[str, Any]] = {}
+    for label in sorted(set(labels)):
+        rows = y == label
+        if rows.sum() < min_support:
+            continue
+        b = int((right_before[rows] & ~right_after[rows]).sum())
+        c = int((~right_before[rows] & right_after[rows]).sum())
+        out[label] = {"b": b, "c": c, "p": binom_sf(b - 1, b + c, 0.5)}
+    for t, q in zip(out.values(), bh_qvalues([t["p"] for t in out.values()]), strict=True):
+        t["q"] = q
+    return out
 
 
 def compare(
@@ -62,9 +95,11 @@ def compare(
     max_f1_drop: float,
     max_recall_drop: float,
     min_support: int = 5,
+    alpha: float = 0.05,
 ) -> GateResult:
     """Refuse when any head's macro-F1 drops by more than ``max_f1_drop`` or any department
-    (with at least ``min_support`` evaluation rows) loses more than ``max_recall_drop`` recall."""
+    (with at least ``min_support`` evaluation rows) loses more than ``max_recall_drop`` recall
+    and that loss is significant (BH-adjusted one-sided McNemar q below ``alpha``)."""
     result = GateResult(passed=True)
     for head in candidate.heads:
         if head not in active.heads or head not in labels:
@@ -79,20 +114,22 @@ def compare(
                 *sub_labels,
             }
         )
-        before = _scores(active, sub_items, sub_labels, head, classes)
-        after = _scores(candidate, sub_items, sub_labels, head, classes)
+        before, right_before = _scores(active, sub_items, sub_labels, head, classes)
+        after, right_after = _scores(candidate, sub_items, sub_labels, head, classes)
         result.heads[head] = {"n": len(rows), "active": before, "candidate": after}
         drop = before["macro_f1"] - after["macro_f1"]
         if drop > max_f1_drop:
             result.passed = False
             result.reasons.append(f"{head} macro-F1 drops by {drop:.3f} (allowed {max_f1_drop})")
         if head == DEPARTMENT:
-            for label, b in before["per_class"].items():
-                a = after["per_class"].get(label, {"recall": 0.0})
-                lost = b["recall"] - a["recall"]
-                if b["support"] >= min_support and lost > max_recall_drop:
+            paired = paired_drops(sub_labels, right_before, right_after, min_support)
+            result.heads[head]["paired"] = paired
+            for label, t in paired.items():
+                lost = before["per_class"][label]["recall"] - after["per_class"][label]["recall"]
+                if lost > max_recall_drop and t["q"] < alpha:
                     result.passed = False
                     result.reasons.append(
-                        f"recall of {label} drops by {lost:.3f} (allowed {max_recall_drop})"
+                        f"recall of {label} drops by {lost:.3f} (allowed {max_recall_drop}; "
+                        f"b {t['b']}, c {t['c']}, BH q {t['q']:.2g} < {alpha})"
                     )
     return result

@@ -185,6 +185,7 @@ def gate(
         data.labels,
         settings.gate_max_f1_drop,
         settings.gate_max_recall_drop,
+        alpha=settings.gate_alpha,
     )
     result.compared_with, result.note = folder.name, note
     return result
