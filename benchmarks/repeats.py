@@ -81,7 +81,7 @@ def seed(db: Database, n: int, base: list[str], now: datetime, rng: random.Rando
                         "status": status,
                         "category": category,
                         "department": "service_center",
-                        "kind": "complaint",
+                        "labels": {"category": category, "department": "service_center", "kind": "complaint"},
                         "prediction": {},
                         "needs_review": False,
                         "confidence": 0.9,

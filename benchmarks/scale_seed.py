@@ -23,20 +23,20 @@ import sqlalchemy as sa
 from triage.engine.text import mask, normalize
 from triage.service import repeats
 from triage.service.codes import ALPHABET, check_symbol
-from triage.service.tickets import review_fields
+from triage.service.tickets import labels_of, review_fields
 
 DAYS = 365
 CHANNELS = ("web", "web", "web", "phone", "phone", "app", "window")
 OPEN = ("received", "dispatched", "accepted", "replied")
 TICKET_COLUMNS = (
     *("id", "code", "created_at", "updated_at", "channel", "text", "text_masked", "contact_phone"),
-    *("status", "category", "department", "kind", "prediction", "model_version", "needs_review"),
+    *("status", "category", "department", "labels", "prediction", "model_version", "needs_review"),
     *("confidence", "due_at", "closed_at", "review_reason", "uncertain_heads", "margin", "reviewed_at"),
     *("duplicate_of", "cluster_id"),
 )
 EVENT_COLUMNS = ("ticket_id", "type", "at", "actor", "department")
 CORRECTION_COLUMNS = (
-    *("ticket_id", "at", "actor", "model_version", "predicted", "category", "department", "kind"),
+    *("ticket_id", "at", "actor", "model_version", "predicted", "category", "department", "labels"),
     *("changed", "new_label"),
 )
 RETURN_COLUMNS = ("ticket_id", "at", "department", "actor", "reason", "routed_to")
@@ -56,6 +56,10 @@ class Base:
 
     def label(self, head: str) -> str:
         return str(self.prediction[head]["label"])
+
+    def labels(self) -> dict[str, str]:
+        """Every head's label, as a ticket stores them (triage.service.tickets.labels_of)."""
+        return labels_of(self.prediction)
 
 
 def routed(texts: Sequence[str], model: Any, version: str) -> list[Base]:
@@ -155,11 +159,12 @@ def rows(n: int, base: list[Base], now: datetime, seed: int = 12) -> Iterator[tu
             reason = "returned"
         reviewed = reason is not None and age > 14
         reviewed_at = created + timedelta(days=1) if reviewed else None
-        category, department, kind = b.label("category"), b.label("department"), b.label("kind")
+        category, department = b.label("category"), b.label("department")
         changed = ""
         if reviewed and rng.random() < 0.1:
             category, changed = rng.choice(categories), "category"
             changed = "" if category == b.label("category") else changed
+        labels = json.dumps({**b.labels(), "category": category}, ensure_ascii=False)
         yield (
             "tickets",
             (
@@ -174,7 +179,7 @@ def rows(n: int, base: list[Base], now: datetime, seed: int = 12) -> Iterator[tu
                 status,
                 category,
                 department,
-                kind,
+                labels,
                 b.prediction_json,
                 b.prediction["model_version"],
                 bool(b.prediction["needs_review"]),
@@ -193,7 +198,7 @@ def rows(n: int, base: list[Base], now: datetime, seed: int = 12) -> Iterator[tu
         if closed_at:
             yield "ticket_events", (tid, "closed", closed_at, "staff", department)
         if reviewed_at:
-            predicted = json.dumps({h: b.label(h) for h in ("category", "department", "kind")})
+            predicted = json.dumps(b.labels(), ensure_ascii=False)
             yield (
                 "corrections",
                 (
@@ -204,7 +209,7 @@ def rows(n: int, base: list[Base], now: datetime, seed: int = 12) -> Iterator[tu
                     predicted,
                     category,
                     department,
-                    kind,
+                    labels,
                     changed,
                     False,
                 ),

@@ -18,7 +18,7 @@ from paths import PROJECT_ROOT
 from triage.engine.text import prepare
 from triage.service.codes import new_code
 from triage.storage.db import migrated_session
-from triage.storage.schema import Ticket
+from triage.storage.schema import Correction, Ticket
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -88,7 +88,7 @@ def ticket(
         "status": "received",
         "category": category,
         "department": department,
-        "kind": kind,
+        "labels": {"category": category, "department": department, "kind": kind},
         "prediction": prediction(category, department, kind),
         "needs_review": False,
         "confidence": 0.9,
@@ -96,6 +96,22 @@ def ticket(
     }
     values.update(fields)
     return Ticket(**values)
+
+
+#: The heads of the default model (data/taxonomy.json): what the seeded rows carry.
+HEADS = ("category", "department", "kind")
+
+
+def verdict(changed: str = "", predicted: dict | None = None, **labels: str) -> Correction:
+    """A reviewer's verdict with these labels (head=label), as review.add_correction stores it."""
+    return Correction(
+        actor="r",
+        predicted=predicted or {},
+        changed=changed,
+        labels=labels,
+        category=labels.get("category"),
+        department=labels.get("department"),
+    )
 
 
 @cache

@@ -14,6 +14,7 @@ ROLE_OF = {  # the least role each staff route needs (admin can do everything)
     ("POST", "/v1/triage/batch"): "intake",
     ("POST", "/v1/tickets"): "intake",
     ("GET", "/v1/tickets"): "reviewer",
+    ("GET", "/v1/tickets/export"): "reviewer",
     ("GET", "/v1/tickets/<code>/full"): "reviewer",
     ("POST", "/v1/tickets/<code>/events"): "reviewer",
     ("GET", "/v1/model"): "any",  # every staff key may read the model card

@@ -198,3 +198,12 @@ def test_due_date_follows_the_category_time_limit(client):
     body = client.post("/v1/tickets", json={"text": TEXT}).get_json()
     due = datetime.fromisoformat(body["due_at"])
     assert (due - datetime.now(due.tzinfo)).days <= 4  # one working day, at most a long weekend
+
+
+def test_a_query_parameter_given_twice_is_a_400_naming_it(client, make_key):
+    reviewer = make_key("reviewer")
+    r = client.get("/v1/review/queue?department=tax_bureau&department=service_center", headers=reviewer)
+    assert r.status_code == 400 and r.get_json()["errors"] == [
+        {"field": "department", "message": "given more than once"}
+    ]
+    assert client.get("/v1/tickets?status=closed&status=received", headers=reviewer).status_code == 400

@@ -42,8 +42,10 @@ def fuzz_app(make_app, tiny_model_dir, tmp_path):
 
 
 def run_operation(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
-    # A code of the documented form may still fail its check symbol: 400 there is by design.
-    excluded = [positive_data_acceptance] if "{code}" in operation.path else []
+    # A code of the documented form may still fail its check symbol, and a head name of the
+    # documented form may not be a head of the served model: 400 there is by design.
+    by_design = "{code}" in operation.path or operation.path == "/v1/review/queue"
+    excluded = [positive_data_acceptance] if by_design else []
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(

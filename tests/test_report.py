@@ -4,10 +4,9 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from seeding import NOW, ordinary_traffic, queue_spike, session_at
+from seeding import NOW, ordinary_traffic, queue_spike, session_at, verdict
 
 from triage.cli import main
-from triage.storage.schema import Correction
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHARTS = [
@@ -29,13 +28,10 @@ def seed(url: str) -> None:
                 wrong = pick.random() < 0.2
                 category = "tax" if wrong and t.category != "tax" else t.category
                 t.corrections.append(
-                    Correction(
-                        actor="r",
-                        predicted={"category": t.category, "department": t.department, "kind": t.kind},
-                        category=category,
-                        department=t.department,
-                        kind=t.kind,
-                        changed="category" if category != t.category else "",
+                    verdict(
+                        "category" if category != t.category else "",
+                        predicted=dict(t.labels),
+                        **{**t.labels, "category": category},
                     )
                 )
         session.commit()
@@ -43,8 +39,9 @@ def seed(url: str) -> None:
 
 
 @pytest.fixture()
-def seeded(database_url, tmp_path, monkeypatch):
+def seeded(database_url, tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.setenv("TRIAGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("TRIAGE_MODEL", str(tiny_model_dir))  # the report follows its heads
     monkeypatch.setenv("TRIAGE_INSTANCE_DIR", str(tmp_path / "instance"))
     seed(database_url)
     return database_url

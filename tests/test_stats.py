@@ -3,18 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from seeding import session_at, ticket
+from seeding import HEADS, session_at, ticket, verdict
 
 from triage.service import stats
-from triage.storage.schema import Correction, Return
+from triage.storage.schema import Return
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 NOW = datetime(2026, 11, 10, tzinfo=UTC)
 START, END = datetime(2026, 11, 1, 16, 0, tzinfo=UTC), datetime(2026, 11, 9, 16, 0, tzinfo=UTC)
-
-
-def verdict(changed: str, **labels) -> Correction:
-    return Correction(actor="r", predicted={}, changed=changed, **labels)
 
 
 def seed(session) -> None:
@@ -57,7 +53,7 @@ def session(database_url):
 
 
 def test_summary_of_a_period_matches_hand_computed_figures(session):
-    s = stats.summary(session, START, END, now=NOW)
+    s = stats.summary(session, START, END, now=NOW, heads=HEADS)
     assert s["total"] == 5
     assert s["counts"]["category"] == {"queue_waiting": 2, "tax": 2, "food_license": 1}
     assert s["counts"]["department"] == {"service_center": 2, "tax_bureau": 2, "market_regulation": 1}
@@ -79,7 +75,7 @@ def test_summary_of_a_period_matches_hand_computed_figures(session):
 
 
 def test_live_accuracy_uses_each_tickets_latest_verdict(session):
-    acc = stats.summary(session, START, END, now=NOW)["live_accuracy"]
+    acc = stats.summary(session, START, END, now=NOW, heads=HEADS)["live_accuracy"]
     # t1 changed category and kind; t3's latest verdict confirms; t4 changed kind.
     assert {h: (a["accuracy"], a["n"]) for h, a in acc.items()} == {
         "category": (round(2 / 3, 4), 3),
@@ -88,7 +84,7 @@ def test_live_accuracy_uses_each_tickets_latest_verdict(session):
     }
     low, high = acc["department"]["ci95"]
     assert 0.4 < low < 0.5 and high == 1.0  # Wilson: 3 of 3 is not certainty
-    sampled = stats.summary(session, START, END, now=NOW)["live_accuracy_quality_check"]
+    sampled = stats.summary(session, START, END, now=NOW, heads=HEADS)["live_accuracy_quality_check"]
     assert {h: (a["accuracy"], a["n"]) for h, a in sampled.items()} == {
         "category": (1.0, 1),
         "department": (1.0, 1),
@@ -97,15 +93,15 @@ def test_live_accuracy_uses_each_tickets_latest_verdict(session):
 
 
 def test_one_department_and_no_period(session):
-    s = stats.summary(session, department="tax_bureau", now=NOW)
+    s = stats.summary(session, department="tax_bureau", now=NOW, heads=HEADS)
     assert s["total"] == 2 and s["counts"]["status"] == {"closed": 1, "received": 1}
     assert s["live_accuracy"]["kind"] == {"accuracy": 0.5, "n": 2, "ci95": [0.0945, 0.9055]}
-    everything = stats.summary(session, now=NOW)
+    everything = stats.summary(session, now=NOW, heads=HEADS)
     assert everything["total"] == 6 and everything["live_accuracy"]["category"]["n"] == 4
 
 
 def test_an_empty_period_has_counts_of_zero_and_no_rates(session):
-    s = stats.summary(session, END, END + timedelta(days=1), now=NOW)
+    s = stats.summary(session, END, END + timedelta(days=1), now=NOW, heads=HEADS)
     assert s["total"] == 0 and s["counts"]["category"] == {}
     assert s["time_to_close_hours"] == {"n": 0, "median": None, "p90": None}
     assert s["overdue"] == {"n": 0, "share": None}

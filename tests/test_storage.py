@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from triage.storage.db import current_revision, upgrade
 
-HEAD = "0005"
+HEAD = "0007"
 
 
 def test_migrations_build_an_empty_database(database_url):
@@ -56,3 +56,72 @@ def test_upgrade_from_the_first_schema_keeps_tickets(database_url):
         row = conn.execute(sa.text("SELECT code, text, margin, review_reason FROM tickets")).one()
     engine.dispose()
     assert tuple(row) == ("AAAAA-AAAAA-AAAAA", "原文", 1.0, None)
+
+
+def _insert_old_ticket(conn) -> None:
+    """A ticket of the 0005 schema (three fixed head columns), an event and a verdict."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO tickets (code, created_at, updated_at, channel, text, text_masked, "
+            "status, category, department, kind, prediction, needs_review, confidence, "
+            "due_at, uncertain_heads, margin) VALUES ('BBBBB-BBBBB-BBBBB', CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, 'web', '原文', '原文', 'received', 'tax', 'tax_bureau', "
+            "'complaint', '{}', false, 0.5, CURRENT_TIMESTAMP, '', 1.0)"
+        )
+    )
+    tid = conn.execute(sa.text("SELECT id FROM tickets")).scalar()
+    conn.execute(
+        sa.text("INSERT INTO ticket_events (ticket_id, type, at) VALUES (:t, 'received', CURRENT_TIMESTAMP)"),
+        {"t": tid},
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO corrections (ticket_id, at, actor, predicted, category, department, kind, "
+            "changed, new_label) VALUES (:t, CURRENT_TIMESTAMP, 'r', '{}', 'tax', 'tax_bureau', "
+            "'consultation', 'kind', false)"
+        ),
+        {"t": tid},
+    )
+
+
+def test_labels_migration_keeps_every_ticket_its_events_and_its_labels(database_url):
+    import json
+
+    upgrade(database_url, "0005")
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        _insert_old_ticket(conn)
+    upgrade(database_url)
+    with engine.connect() as conn:
+        labels = conn.execute(sa.text("SELECT labels FROM tickets")).scalar()
+        verdict = conn.execute(sa.text("SELECT labels FROM corrections")).scalar()
+        events = conn.execute(sa.text("SELECT count(*) FROM ticket_events")).scalar()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("tickets")}
+        # A model without a category head stores NULL there now.
+        conn.execute(sa.text("UPDATE tickets SET category = NULL"))
+    engine.dispose()
+    as_dict = lambda v: v if isinstance(v, dict) else json.loads(v)  # noqa: E731
+    assert as_dict(labels) == {"category": "tax", "department": "tax_bureau", "kind": "complaint"}
+    assert as_dict(verdict)["kind"] == "consultation"
+    assert events == 1  # rebuilding the table on SQLite did not cascade into its events
+    assert "kind" not in columns and {"labels", "category", "department"} <= columns
+
+
+def test_labels_migration_goes_back_down(database_url):
+    from alembic import command
+
+    from triage.storage.db import alembic_config
+
+    upgrade(database_url, "0005")
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        _insert_old_ticket(conn)
+    upgrade(database_url)
+    with engine.begin() as conn:
+        cfg = alembic_config(database_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT category, department, kind FROM tickets")).one()
+    engine.dispose()
+    assert tuple(row) == ("tax", "tax_bureau", "complaint")

@@ -113,7 +113,10 @@ class Settings(BaseSettings):
         0.90, description="Probability that a head's candidate set holds the right label."
     )
     fallback_department: str = Field(
-        "general_office", description="Department used when the department head is unsure."
+        "",
+        description="Department used when the department head is unsure and after two send-backs; "
+        "empty: the fallback of the model's taxonomy.json, else of the project's (general_office). "
+        "Must be one of the active model's departments, or the service does not start.",
     )
     instance_dir: Path = Field(
         Path(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from triage.cli.dataopts import add_data_options
 from triage.cli.parsing import add_json, command, print_rows
 
 
@@ -16,12 +17,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         "finds least likely, most suspicious first.",
         examples=["triage audit --limit 10", "triage audit --data mine.csv --json > suspicious.json"],
     )
-    p.add_argument(
-        "--data",
-        nargs="+",
-        metavar="CSV",
-        help="labelled CSV files; when left out: the bundled data/messages/*.csv",
-    )
+    add_data_options(p, data="labelled CSV or .xlsx files; when left out: the bundled data/messages/*.csv")
     p.add_argument("--format", choices=["table", "csv"], default="table", help="how to print the rows")
     p.add_argument("--limit", type=int, default=30, help="rows to list")
     add_json(p)
@@ -32,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     import csv
     import sys
 
-    from triage.cli.common import existing_file, say, settings
+    from triage.cli.common import say, settings
+    from triage.cli.dataopts import data_paths, data_spec
     from triage.engine.audit import suspicious_rows
     from triage.engine.data import read_labelled
     from triage.engine.training import build_model, default_data_files
@@ -41,10 +38,15 @@ def run(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise BadInput("--limit must be at least 1.")
     conf = settings()
-    paths = [existing_file(p) for p in args.data] if args.data else default_data_files(conf)
-    data = read_labelled(paths)
+    paths = data_paths(args) or default_data_files(conf)
+    data = read_labelled(paths, spec=data_spec(args))
+    for sentence in data.report.sentences():
+        say(sentence)
     say(f"Cross-validating {len(data)} rows ({', '.join(data.labels)}) ...")
-    model = build_model(conf).fit(data.items, data.labels)
+    try:
+        model = build_model(conf).fit(data.items, data.labels)
+    except ValueError as exc:  # a head with a single label
+        raise BadInput(f"Cannot cross-validate this data: {str(exc).rstrip('.')}.") from exc
     rows = suspicious_rows(model, data)[: args.limit]
     fields = ["id", "head", "given", "suggested", "p_given", "p_suggested", "text"]
     if args.format == "csv" and not args.json:

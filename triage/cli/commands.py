@@ -11,6 +11,7 @@ from triage.cli import (
     report,
     retrain,
     serve,
+    tickets,
     train,
 )
 
@@ -26,4 +27,5 @@ COMMANDS = {
     "retrain": retrain,
     "audit": audit,
     "report": report,
+    "tickets": tickets,
 }

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from triage.cli.dataopts import add_data_options
 from triage.cli.parsing import command
 from triage.engine.progress import Progress, quiet
 from triage.errors import BadInput
@@ -14,6 +15,7 @@ from triage.errors import BadInput
 CHUNK = 512  # texts per prediction call: big enough to be fast, small enough to show progress
 
 if TYPE_CHECKING:
+    from triage.engine.data import DataSpec
     from triage.engine.scoring import ServingModel
 
 
@@ -22,26 +24,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         sub,
         name,
         help="measure a model on labelled data",
-        description="Accuracy, macro-F1, top-3 and per-label figures of a model on labelled CSV files.",
+        description="Accuracy, macro-F1, top-3 and per-label figures of a model on labelled files "
+        "(CSV or .xlsx, read with the same column options as `triage train`).",
         examples=[
             "triage evaluate --model models/20260101-120000 --data data/eval/*.csv",
             "triage evaluate --model models/20260101-120000 --data held.csv --report /tmp/report --json",
         ],
     )
     p.add_argument("--model", required=True, metavar="DIR", help="model folder")
-    p.add_argument("--data", required=True, nargs="+", metavar="CSV", help="labelled CSV files")
+    add_data_options(p, required=True, ids=False, rare=False)
     p.add_argument("--report", type=Path, metavar="DIR", help="also write report.md and confusion PNGs")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.set_defaults(run=run)
 
 
-def evaluate(model: ServingModel, paths: list[Path], progress: Progress = quiet) -> dict[str, Any]:
+def evaluate(
+    model: ServingModel, paths: list[Path], progress: Progress = quiet, spec: DataSpec | None = None
+) -> dict[str, Any]:
     import numpy as np
 
     from triage.engine.data import read_labelled
     from triage.engine.metrics import head_metrics
 
-    data = read_labelled(paths, heads=None, require_heads=False)
+    data = read_labelled(paths, require_heads=False, spec=spec)
     heads = [h for h in model.heads if h in data.labels]
     if not heads:
         raise BadInput(f"The data has none of the model's heads ({', '.join(model.heads)}).")
@@ -111,7 +116,7 @@ def _confusion_png(head: str, m: dict[str, Any], path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from triage.cli.common import existing_file
+    from triage.cli.dataopts import data_paths, data_spec
     from triage.cli.progress import progress_bars
     from triage.engine.persist import load_model
 
@@ -120,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
 
         require_matplotlib()
     model = load_model(Path(args.model))
-    paths = [existing_file(p) for p in args.data]
+    paths, spec = data_paths(args) or [], data_spec(args)
     with progress_bars() as progress:
-        results = evaluate(model, paths, progress)
+        results = evaluate(model, paths, progress, spec)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
     else:

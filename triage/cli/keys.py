@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
 
 def run(args: argparse.Namespace) -> int:
     from triage.cli.common import database_session, say
-    from triage.engine.data import load_taxonomy
+    from triage.engine.heads import DEPARTMENT
     from triage.errors import BadInput
     from triage.service.keys import create_key, list_keys, revoke_key
     from triage.settings import load_settings
@@ -59,12 +59,17 @@ def run(args: argparse.Namespace) -> int:
     conf = load_settings()
     with database_session(conf) as session:
         if args.action == "create":
-            if args.department:
-                from pathlib import Path
+            if args.department or args.role == "department":
+                from triage.service.registry import active_heads
 
-                known = load_taxonomy(Path(conf.data_dir) / "taxonomy.json").labels("department")
-                if args.department not in known:
-                    raise BadInput(f"Unknown department {args.department!r}; known: {', '.join(known)}.")
+                heads = active_heads(conf, session)
+                heads.require(DEPARTMENT, "A department key")
+                known = heads.labels[DEPARTMENT]
+                if args.department and args.department not in known:
+                    raise BadInput(
+                        f"Unknown department {args.department!r}: the active model's departments are "
+                        f"{', '.join(known)}."
+                    )
             row, secret = create_key(session, args.role, args.name or args.role, args.department)
             print(secret)
             say(f"Created {row.role} key {row.prefix} ({row.name}); it is not shown again.")

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from triage.cli.dataopts import add_data_options
 from triage.cli.parsing import actions, add_json, command, print_rows
 
 
@@ -38,6 +39,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
     )
     promote.add_argument("version", help="the version (a folder name under the models folder)")
     promote.add_argument("--force", action="store_true", help="promote even if the gate refuses (recorded)")
+    add_data_options(
+        promote,
+        data="a centre's labelled files the models were trained on, whose held-out tenth the gate "
+        "compares them on; when left out: the bundled data/messages/*.csv",
+    )
     command(
         each,
         "rollback",
@@ -53,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from triage.cli.common import database_session, say, settings
+    from triage.cli.dataopts import data_paths, data_spec
+    from triage.engine.data import read_labelled
     from triage.engine.persist import read_card
     from triage.errors import BadInput, GateRefused
     from triage.service import registry
@@ -88,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(card, ensure_ascii=False, indent=2))
             return 0
         if args.action == "promote":
-            if promote(conf, session, args.version, actor, say, force=args.force):
+            base = None
+            if (paths := data_paths(args)) is not None:
+                base = read_labelled(paths, spec=data_spec(args))
+            if promote(conf, session, args.version, actor, say, force=args.force, base=base):
                 say(f"{args.version} is now the active model.")
                 return 0
             raise GateRefused(f"Not promoted: the gate refused {args.version} (use --force to override).")

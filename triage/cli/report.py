@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     from datetime import UTC, datetime
 
-    from triage.engine.data import load_taxonomy
     from triage.service.hotspots import Words
+    from triage.service.registry import active_heads
     from triage.service.report import build, require_matplotlib
     from triage.settings import load_settings
     from triage.storage import Database
@@ -53,14 +53,16 @@ def run(args: argparse.Namespace) -> int:
     upgrade(url)
     db = Database(url)
     try:
+        args.out.mkdir(parents=True, exist_ok=True)  # an unwritable folder is told first
         with db.session() as session:
+            heads = active_heads(conf, session)
             path = build(
                 session,
                 first,
                 last,
                 args.out,
                 tz=conf.timezone,
-                taxonomy=load_taxonomy(data_dir / "taxonomy.json"),
+                heads=heads,
                 words=Words.load(data_dir),
                 now=datetime.now(UTC),
                 alpha=conf.hotspot_alpha,

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from triage.cli.common import database_session, say
     from triage.cli.server import run_gunicorn
     from triage.errors import BadInput
-    from triage.service.registry import ensure_active, resolve_model_dir
+    from triage.service.registry import active_heads, ensure_active, resolve_model_dir
     from triage.settings import load_settings
     from triage.storage.db import database_url
 
@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
             train_in_child()
         if not conf.model:
             say(f"Active model: {ensure_active(session, Path(conf.models_dir), 'serve')}")
+        # Refused now, in one sentence, not as a 500 on the first ticket sent back: a fallback
+        # department the model does not have.
+        active_heads(conf, session)
     from triage.service.secret_key import secret_key
 
     secret_key(conf)  # made (or refused) once here, before the workers start

@@ -171,6 +171,11 @@ def _post_fork(server: Any, worker: Any) -> None:
 def _post_worker_init(worker: Any) -> None:
     # Benchmarks and drills wait for this line to know every worker has loaded its model.
     worker.log.info("worker %s ready", worker.pid)
+    # A sync worker that does not report within the timeout is killed; a long export (a
+    # million rows) reports after each batch it reads.
+    extensions = getattr(worker.wsgi, "extensions", None)
+    if isinstance(extensions, dict):
+        extensions["triage.heartbeat"] = worker.notify
 
 
 def _pre_request(worker: Any, req: Any) -> None:

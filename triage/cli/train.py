@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from triage.cli.dataopts import add_data_options
 from triage.cli.parsing import command
 
 
@@ -13,20 +14,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
         sub,
         name,
         help="train a model and write its folder",
-        description="Train the model on labelled CSV files (id, title, text and one column per head) "
-        "and write a model folder with its card; without --out the new version is registered, "
-        "and becomes active if there was none.",
+        description="Train the model on labelled files (CSV in UTF-8, GBK or GB18030, or .xlsx; a text "
+        "column and one label column per head) and write a model folder with its card and its "
+        "taxonomy.json. A fixed tenth of the rows (by id) is held out for the promotion gate "
+        "of `triage retrain`. Without --out the new version is registered, and becomes active if there "
+        "was none.",
         examples=[
             "triage train",
             "triage train --data data/messages/*.csv --out /tmp/model",
+            "triage train --data 工单.xlsx --text 诉求内容 --head department=承办单位 --fallback 政府办",
         ],
     )
-    p.add_argument(
-        "--data",
-        nargs="+",
-        type=str,
-        metavar="CSV",
-        help="labelled CSV files; when left out: the bundled data/messages/*.csv less the held-out tenth",
+    add_data_options(
+        p,
+        data="labelled CSV or .xlsx files; when left out: the bundled data/messages/*.csv",
+        fallback=True,
     )
     p.add_argument(
         "--out",
@@ -38,14 +40,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: s
 
 
 def run(args: argparse.Namespace) -> int:
-    from triage.cli.common import existing_file, say, settings
+    from triage.cli.common import say, settings
+    from triage.cli.dataopts import data_paths, data_spec
     from triage.cli.progress import progress_bars
     from triage.engine.training import train
 
     conf = settings()
-    paths = [existing_file(p) for p in args.data] if args.data else None
+    paths, spec = data_paths(args), data_spec(args)
     with progress_bars() as progress:
-        model, folder = train(conf, paths, args.out, say=say, progress=progress)
+        model, folder = train(
+            conf, paths, args.out, say=say, progress=progress, spec=spec, fallback=args.fallback
+        )
     if args.out is None:
         from triage.cli.common import database_session
         from triage.service.registry import ensure_active

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from triage.engine.data import Dataset, read_labelled
+from triage.engine.data import Dataset, DataSpec, read_labelled
 from triage.engine.metrics import head_metrics
 from triage.engine.progress import Progress, quiet
 from triage.engine.training import build_model
@@ -19,6 +20,8 @@ from triage.errors import BadInput
 
 if TYPE_CHECKING:
     from triage.settings import Settings
+
+HEAD = "label"  # the one head trained, whatever its column is called
 
 
 def _subset(data: Dataset, rows: np.ndarray, target: str) -> tuple[list[dict[str, str]], list[str]]:
@@ -67,14 +70,25 @@ def benchmark(
     folds: int | None = None,
     say: Callable[[str], None] = lambda _m: None,
     progress: Progress = quiet,
+    spec: DataSpec | None = None,
 ) -> dict[str, Any]:
-    """Train ``target`` on ``train`` and measure it on ``test`` or by stratified ``folds``."""
+    """Train the labels of column ``target`` on ``train`` and measure them on ``test`` or by
+    stratified ``folds``. ``spec`` (encoding, sheet, rare labels; its text and titles unless
+    it leaves them at their defaults) says how to read both files, else ``text_cols``."""
     if not text_cols:
         raise BadInput("--text-cols names no column.")
-    data = read_labelled([train], heads=[target], text_cols=text_cols)
+    base = spec or DataSpec()
+    if base.text == "text" and not base.titles:  # the columns come from text_cols
+        titles = tuple(text_cols[:-1])
+        base = replace(base, text=text_cols[-1], titles=() if titles == ("title",) else titles)
+    spec = replace(base, heads={HEAD: target})
+    target = HEAD
+    data = read_labelled([train], spec=spec)
+    for sentence in data.report.sentences():
+        say(sentence)
     labelled = np.array([i for i, lab in enumerate(data.labels[target]) if lab])
     if test is not None:
-        test_data = read_labelled([test], heads=[target], text_cols=text_cols)
+        test_data = read_labelled([test], spec=replace(spec, drop_rare=False))
         test_rows = np.array([i for i, lab in enumerate(test_data.labels[target]) if lab])
         say(f"Training on {len(labelled)} rows, testing on {len(test_rows)}.")
         runs = [

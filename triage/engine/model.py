@@ -348,8 +348,11 @@ class TriageModel(BaseEstimator):
         """Verified answers: a text a person labelled gets those labels back exactly (the
         model itself also learns from it, for the texts like it)."""
         self._check()
-        self.serving_.remember(
-            {as_document(item): {h: labels[h][i] for h in labels} for i, item in enumerate(items)}
+        self.serving_.remember(  # an empty label: that head was not verified for that text
+            {
+                as_document(item): {h: labels[h][i] for h in labels if labels[h][i]}
+                for i, item in enumerate(items)
+            }
         )
         return self
 

@@ -45,7 +45,10 @@ def check_symbol(body: str) -> str:
 
 
 def new_code() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS))
+    # One draw of 70 random bits, five per symbol (a tenth of the time of 14 choices; an
+    # import makes a million of these).
+    value = secrets.randbits(5 * RANDOM_SYMBOLS)
+    body = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(RANDOM_SYMBOLS))
     raw = body + check_symbol(body)
     return "-".join(raw[i : i + 5] for i in range(0, LENGTH, 5))
 

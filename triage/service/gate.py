@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.engine.heads import DEPARTMENT
 from triage.engine.metrics import head_metrics
 from triage.engine.scoring import ServingModel
 
@@ -85,7 +86,7 @@ def compare(
         if drop > max_f1_drop:
             result.passed = False
             result.reasons.append(f"{head} macro-F1 drops by {drop:.3f} (allowed {max_f1_drop})")
-        if head == "department":
+        if head == DEPARTMENT:
             for label, b in before["per_class"].items():
                 a = after["per_class"].get(label, {"recall": 0.0})
                 lost = b["recall"] - a["recall"]

@@ -118,12 +118,17 @@ def terms_of_counts(
 # -- spikes ----------------------------------------------------------------------------
 
 
-def _units(category: str, department: str) -> list[tuple[str, str | None, str | None]]:
-    return [
-        ("category", category, None),
-        ("department", None, department),
-        ("cell", category, department),
-    ]
+def _units(category: str | None, department: str | None) -> list[tuple[str, str | None, str | None]]:
+    """The units a ticket counts in; a model without a category or department head (NULL
+    there) gives only the units of the head it has."""
+    units: list[tuple[str, str | None, str | None]] = []
+    if category is not None:
+        units.append(("category", category, None))
+    if department is not None:
+        units.append(("department", None, department))
+    if category is not None and department is not None:
+        units.append(("cell", category, department))
+    return units
 
 
 def _unit_filter(unit: tuple[str, str | None, str | None]) -> list[ColumnElement[bool]]:

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.engine.persist import CARD
+from triage.engine import heads as heads_mod
+from triage.engine.heads import Heads
+from triage.engine.persist import CARD, read_card
 from triage.errors import BadInput, ModelRefused
 from triage.storage.schema import ModelEvent
 
@@ -22,9 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VERSION",
+    "active_heads",
     "active_version",
     "ensure_active",
     "first_loadable",
+    "heads_of_folder",
     "history",
     "latest_version",
     "list_versions",
@@ -170,3 +174,20 @@ def first_loadable(
         except ModelRefused as exc:
             refused[folder.name] = exc
     return None, None, refused
+
+
+def heads_of_folder(settings: Settings, folder: Path) -> Heads:
+    """The heads of the model in ``folder`` from its card (the arrays are not loaded), named
+    by its taxonomy; BadInput when the fallback department is not one of its departments."""
+    card = read_card(folder)
+    return heads_mod.of_folder(
+        folder, heads_mod.labels_of_card(card), Path(settings.data_dir), settings.fallback_department
+    )
+
+
+def active_heads(settings: Settings, session: Session) -> Heads:
+    """The heads of the model the service serves (``resolve_model_dir``)."""
+    folder = resolve_model_dir(settings, session)
+    if folder is None:
+        raise ModelRefused("No trained model: run `triage train` first.")
+    return heads_of_folder(settings, folder)

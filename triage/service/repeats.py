@@ -62,13 +62,26 @@ class RepeatPolicy:
         return cls(int(conf.repeat_window_days), float(conf.repeat_threshold))
 
 
+class _Kept(dict[int, int | None]):
+    """str.translate's table: punctuation, spaces and control characters out, the rest kept;
+    filled as characters are first met (a lookup in C afterwards)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code))[0] in "PZC" else code
+        self[code] = kept
+        return kept
+
+
+_KEPT = _Kept()
+
+
 def shingles(text: str) -> frozenset[str]:
     """Character 3-grams of the text without punctuation or spaces (so re-punctuating a
     message does not make it new)."""
-    chars = "".join(ch for ch in text.lower() if unicodedata.category(ch)[0] not in "PZC")
+    chars = text.lower().translate(_KEPT)
     if len(chars) <= SHINGLE:
         return frozenset({chars}) if chars else frozenset()
-    return frozenset(chars[i : i + SHINGLE] for i in range(len(chars) - SHINGLE + 1))
+    return frozenset([chars[i : i + SHINGLE] for i in range(len(chars) - SHINGLE + 1)])
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -103,11 +116,12 @@ def band_hashes(grams: frozenset[str]) -> list[int]:
     ]
 
 
-@lru_cache(maxsize=1)
-def candidate_query() -> Select[int, str]:
+@lru_cache(maxsize=2)
+def candidate_query(by_category: bool = True) -> Select[int, str]:
     """Open tickets of a category since a time that share a band, newest first: id and
     masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
-    once: building this expression costs more than running it.
+    once: building this expression costs more than running it. ``by_category=False`` (a
+    ticket whose model has no category head) matches by text alone, ``category`` unbound.
 
     Each band contributes only its BAND_LIMIT newest tickets, read backwards from the
     (band, hash, ticket_id) index: when thousands of tickets share a text (a flood of one
@@ -123,12 +137,13 @@ def candidate_query() -> Select[int, str]:
         for i in range(BANDS)
     ]
     shared = union_all(*(select(band.c.ticket_id) for band in newest))
+    same = [Ticket.category == bindparam("category")] if by_category else []
     return (
         select(Ticket.id, Ticket.text_masked)
         .where(
             Ticket.id.in_(shared),
             Ticket.created_at >= bindparam("since", type_=Ticket.created_at.type),
-            Ticket.category == bindparam("category"),
+            *same,
             Ticket.status != "closed",
         )
         .order_by(Ticket.id.desc())
@@ -156,8 +171,12 @@ def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) 
     bands = {f"h{i}": h for i, h in enumerate(band_hashes(grams))}
     since = now - timedelta(days=policy.window_days)
     with session.no_autoflush:  # the new ticket is inserted below, once linked
-        where = {"category": ticket.category, "since": since}
-        found = session.connection().execute(candidate_query(), bands | where).all()  # no ORM layer
+        by_category = ticket.category is not None
+        where: dict[str, Any] = {"since": since}
+        if by_category:
+            where["category"] = ticket.category
+        query = candidate_query(by_category)
+        found = session.connection().execute(query, bands | where).all()  # no ORM layer
         # The most similar; among equals the first (smallest id).
         score, _, best_id = max(
             ((jaccard(grams, shingles(masked)), -tid, tid) for tid, masked in found), default=(0.0, 0, 0)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.engine.data import Taxonomy
+from triage.engine.heads import CATEGORY, DEPARTMENT, Heads
 from triage.errors import TriageError
 from triage.service import hotspots, stats
 from triage.storage.schema import Ticket
@@ -101,7 +101,9 @@ def confusion_chart(head: str, verdicts: list[dict[str, Any]], accuracy: dict[st
     """Prediction vs the reviewer's label, over the latest verdict per verified ticket."""
     import numpy as np
 
-    pairs = [(v["predicted"].get(head) or "?", v["verified"][head]) for v in verdicts]
+    pairs = [
+        (v["predicted"].get(head) or "?", v["verified"][head]) for v in verdicts if v["verified"].get(head)
+    ]
     labels = sorted({p for p, _ in pairs} | {t for _, t in pairs})
     n = len(labels)
     fig = _figure(2.5 + 0.45 * n, 2 + 0.4 * n)
@@ -139,6 +141,8 @@ def department_load(session: Session, conds: list[Any], now: datetime) -> dict[s
     load: dict[str, dict[str, int]] = {}
     rows = session.execute(select(Ticket.department, Ticket.status, Ticket.due_at).where(*conds))
     for dept, status, due in rows:
+        if dept is None:  # a model without a department head
+            continue
         row = load.setdefault(dept, {"tickets": 0, "open": 0, "overdue": 0})
         row["tickets"] += 1
         row["open"] += status != "closed"
@@ -153,7 +157,7 @@ def build(
     out: Path,
     *,
     tz: str,
-    taxonomy: Taxonomy,
+    heads: Heads,
     words: hotspots.Words,
     now: datetime,
     alpha: float = 0.01,
@@ -166,16 +170,16 @@ def build(
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
     out.mkdir(parents=True, exist_ok=True)
     conds = stats.scope(start, end)
-    summary = stats.summary(session, start, end, now=now)
+    summary = stats.summary(session, start, end, now=now, heads=list(heads))
     created = session.execute(select(Ticket.created_at, Ticket.category).where(*conds)).all()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    volume_chart([(at.astimezone(zone).date(), c) for at, c in created], days, out / "volume.png")
+    volume_chart([(at.astimezone(zone).date(), c) for at, c in created if c], days, out / "volume.png")
     department_chart(department_load(session, conds, now), out / "departments.png")
     verdicts = stats.latest_corrections(session, conds)
-    for head in stats.HEADS:
+    for head in heads:
         confusion_chart(head, verdicts, summary["live_accuracy"][head], out / f"confusion_{head}.png")
     spots = hotspots.report(session, now=min(end, now), words=words, alpha=alpha, min_count=min_count)
-    page = _page(first, last, summary, spots, taxonomy)
+    page = _page(first, last, summary, spots, heads)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
@@ -185,9 +189,9 @@ def _percent(share: float | None) -> str:
     return "-" if share is None else f"{share:.0%}"
 
 
-def _page(first: date, last: date, s: dict[str, Any], spots: dict[str, Any], taxonomy: Taxonomy) -> str:
+def _page(first: date, last: date, s: dict[str, Any], spots: dict[str, Any], heads: Heads) -> str:
     def name(head: str, label: str | None) -> str:
-        return f"{label} {taxonomy.name(head, label)}" if label else "-"
+        return f"{label} {heads.name(head, label)}" if label else "-"
 
     ttc = s["time_to_close_hours"]
     figures = [
@@ -201,8 +205,8 @@ def _page(first: date, last: date, s: dict[str, Any], spots: dict[str, Any], tax
     spot_rows = [
         [
             h["unit"],
-            name("category", h["category"]),
-            name("department", h["department"]),
+            name(CATEGORY, h["category"]),
+            name(DEPARTMENT, h["department"]),
             h["window"],
             h["expected"],
             h["p_value"],
@@ -234,7 +238,7 @@ def _page(first: date, last: date, s: dict[str, Any], spots: dict[str, Any], tax
         _table(["among", "size", "terms", "examples"], topic_rows) if topic_rows else "<p>None.</p>",
         "<h2>Prediction vs reviewers</h2>",
         _table(["head", "live accuracy", "verified tickets", "95% interval"], accuracy),
-        *(f"<img src='confusion_{h}.png' alt='{h} confusion matrix'>" for h in stats.HEADS),
+        *(f"<img src='confusion_{h}.png' alt='{h} confusion matrix'>" for h in heads),
         "</body></html>",
     ]
     return "\n".join(parts)

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
+from triage.engine.heads import DEPARTMENT, role_columns
 from triage.service import status
 from triage.storage.schema import Correction, Return, Ticket, TicketEvent
 
 __all__ = [
-    "HEADS",
+    "UnknownHead",
     "UnknownLabel",
     "add_correction",
     "queue",
@@ -22,7 +23,6 @@ __all__ = [
     "verified_labels",
 ]
 
-HEADS = ("category", "department", "kind")
 # Returned twice first, then returned, then uncertain, then random quality-control samples.
 _PRIORITY = {"returned_twice": 0, "returned": 1, "uncertain": 2, "quality_check": 3}
 
@@ -33,6 +33,15 @@ class UnknownLabel(ValueError):
     def __init__(self, head: str, label: str) -> None:
         super().__init__(f"{label!r} is not a {head} the model knows; send new_label: true to add it.")
         self.head = head
+
+
+class UnknownHead(ValueError):
+    """Labels given for heads the active model does not have."""
+
+    def __init__(self, heads: Sequence[str], known: Sequence[str]) -> None:
+        names = ", ".join(heads)
+        super().__init__(f"The active model has no head {names}; its heads are: {', '.join(known)}.")
+        self.heads = list(heads)
 
 
 def queue(
@@ -70,15 +79,21 @@ def add_correction(
     """Append a reviewer's verdict; the ticket's effective routing follows it.
 
     ``labels`` holds the heads the reviewer set (None or missing: keep the current one, so
-    an empty correction is a confirmation). ``known`` is the active model's label sets.
+    an empty correction is a confirmation). ``known`` is the active model's label sets: its
+    keys are the heads a verdict covers; a label for any other head is an UnknownHead.
     """
     now = now or datetime.now(UTC)
+    strange = [h for h, label in labels.items() if label and h not in known]
+    if strange:
+        raise UnknownHead(strange, list(known))
     for head, label in labels.items():
         if label and label not in known.get(head, ()) and not new_label:
             raise UnknownLabel(head, label)
-    verified = {h: labels.get(h) or getattr(ticket, h) for h in HEADS}
-    predicted = {h: _model_label(ticket.prediction, h) for h in HEADS}
-    changed = [h for h in HEADS if verified[h] != predicted[h]]
+    current = dict(ticket.labels or {})
+    chosen = {h: labels.get(h) or current.get(h) or _model_label(ticket.prediction, h) for h in known}
+    verified: dict[str, str] = {h: v for h, v in chosen.items() if v}
+    predicted = {h: _model_label(ticket.prediction, h) for h in known}
+    changed = [h for h in verified if verified[h] != predicted.get(h)]
     correction = Correction(
         at=now,
         actor=actor,
@@ -87,15 +102,18 @@ def add_correction(
         changed=",".join(changed),
         new_label=new_label,
         note=note,
-        **verified,
+        labels=verified,
+        **role_columns(verified),
     )
     ticket.corrections.append(correction)
-    if verified["department"] != ticket.department:
+    if DEPARTMENT in verified and verified[DEPARTMENT] != ticket.department:
         ticket.events.append(
-            TicketEvent(type="rerouted", at=now, actor=actor, department=verified["department"], note=note)
+            TicketEvent(type="rerouted", at=now, actor=actor, department=verified[DEPARTMENT], note=note)
         )
-    for head in HEADS:
-        setattr(ticket, head, verified[head])
+    ticket.labels = {**current, **verified}
+    for role, label in role_columns(verified).items():
+        if label is not None:
+            setattr(ticket, role, label)
     ticket.reviewed_at = now
     ticket.updated_at = now
     session.commit()
@@ -114,21 +132,22 @@ def return_ticket(
     actor: str,
     reason: str,
     suggested: str | None,
-    fallback: str,
+    fallback: str | None,
     now: datetime | None = None,
 ) -> Return:
     """A department sends a ticket back. It goes to the suggested department, else the
     model's best department that has not returned it; after two send-backs, to the fallback
-    department at the top of the review queue."""
+    department at the top of the review queue (without a fallback: the best remaining)."""
     now = now or datetime.now(UTC)
     status.send_back(ticket, now)
     refused = {r.department for r in ticket.returns} | {department}
-    if len(refused) >= 2:
+    if len(refused) >= 2 and fallback:
         target, reason_code = fallback, "returned_twice"
     elif suggested and suggested not in refused:
         target, reason_code = suggested, "returned"
     else:
-        target, reason_code = _best_remaining(ticket.prediction, refused, fallback), "returned"
+        target = _best_remaining(ticket.prediction, refused, fallback) or department
+        reason_code = "returned_twice" if len(refused) >= 2 else "returned"
     record = Return(
         at=now,
         department=department,
@@ -143,14 +162,15 @@ def return_ticket(
     )
     ticket.events.append(TicketEvent(type="dispatched", at=now, actor="triage", department=target))
     ticket.department = target
+    ticket.labels = {**(ticket.labels or {}), DEPARTMENT: target}
     ticket.review_reason = reason_code
     ticket.reviewed_at = None  # back in the queue even if someone had verified it
     session.commit()
     return record
 
 
-def _best_remaining(prediction: dict[str, Any], refused: set[str], fallback: str) -> str:
-    entry = prediction.get("department") or {}
+def _best_remaining(prediction: dict[str, Any], refused: set[str], fallback: str | None) -> str | None:
+    entry = prediction.get(DEPARTMENT) or {}
     ranking = [entry.get("suggested") or entry.get("label")]
     ranking += [a["label"] for a in entry.get("alternatives", [])]
     for label in ranking:
@@ -175,9 +195,7 @@ def verified_labels(session: Session) -> list[dict[str, Any]]:
             "id": f"ticket:{tickets[tid].code}",
             "text": tickets[tid].text_masked,
             "title": "",
-            "category": c.category,
-            "department": c.department,
-            "kind": c.kind,
+            "labels": dict(c.labels or {}),
             "at": c.at,
         }
         for tid, c in latest.items()

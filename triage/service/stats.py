@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from triage.engine.heads import CATEGORY, ROLES
 from triage.storage.schema import Correction, Return, Ticket
 
-__all__ = ["BREAKDOWNS", "HEADS", "latest_corrections", "live_accuracy", "scope", "summary", "wilson"]
+__all__ = [
+    "breakdowns",
+    "head_column",
+    "latest_corrections",
+    "live_accuracy",
+    "scope",
+    "summary",
+    "wilson",
+]
 
-HEADS = ("category", "department", "kind")
-BREAKDOWNS = ("category", "department", "kind", "channel", "status")
+FIELDS = ("channel", "status")  # broken down besides the heads
 REVIEW_REASONS = ("uncertain", "quality_check", "returned", "returned_twice")
 
 
@@ -52,13 +61,29 @@ def _by(rows: list[tuple[Any, ...]], position: int) -> dict[str, int]:
     return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def grouped(session: Session, conds: list[ColumnElement[bool]], now: datetime) -> list[tuple[Any, ...]]:
-    """One scan of the tickets in scope: how many per combination of the breakdown columns,
-    needs_review, review_reason and overdue (the last column is the count). Every count of
-    the summary is a sum over these rows, so a million tickets are read once, not nine times."""
+def breakdowns(heads: Sequence[str]) -> tuple[str, ...]:
+    """What the summary counts tickets by: each head of the model, then channel and status."""
+    return (*heads, *FIELDS)
+
+
+def head_column(head: str) -> ColumnElement[Any]:
+    """A head's label in SQL: its own indexed column for a role head, else from ``labels``."""
+    if head in ROLES:
+        return cast("ColumnElement[Any]", Ticket.category if head == CATEGORY else Ticket.department)
+    return cast("ColumnElement[Any]", Ticket.labels[head].as_string())
+
+
+def grouped(
+    session: Session, conds: list[ColumnElement[bool]], now: datetime, heads: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """One scan of the tickets in scope: how many per combination of the breakdown columns
+    (``breakdowns(heads)``), needs_review, review_reason and overdue (the last column is the
+    count). Every count of the summary is a sum over these rows, so a million tickets are read
+    once, not nine times."""
     overdue = case((and_(Ticket.status != "closed", Ticket.due_at < now), 1), else_=0)
     columns = [
-        *(getattr(Ticket, name) for name in BREAKDOWNS),
+        *(head_column(h) for h in heads),
+        *(getattr(Ticket, name) for name in FIELDS),
         Ticket.needs_review,
         Ticket.review_reason,
         overdue,
@@ -68,11 +93,11 @@ def grouped(session: Session, conds: list[ColumnElement[bool]], now: datetime) -
 
 
 def counts(
-    session: Session, conds: list[ColumnElement[bool]], now: datetime | None = None
+    session: Session, conds: list[ColumnElement[bool]], heads: Sequence[str], now: datetime | None = None
 ) -> dict[str, dict[str, int]]:
     """Tickets per value of each breakdown column, largest first."""
-    rows = grouped(session, conds, now or datetime.now(UTC))
-    return {name: _by(rows, i) for i, name in enumerate(BREAKDOWNS)}
+    rows = grouped(session, conds, now or datetime.now(UTC), heads)
+    return {name: _by(rows, i) for i, name in enumerate(breakdowns(heads))}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -115,7 +140,7 @@ def time_to_close(session: Session, conds: list[ColumnElement[bool]]) -> dict[st
 def routing(rows: list[tuple[Any, ...]], total: int) -> dict[str, Any]:
     """Routed by the model alone vs sent to a person because it was unsure, and why
     tickets are (or were) in the review queue (from ``grouped`` rows)."""
-    at = len(BREAKDOWNS)
+    at = len(rows[0]) - 4 if rows else 0  # needs_review, review_reason, overdue, count last
     unsure = sum(int(r[-1]) for r in rows if r[at])
     reasons: dict[str, int] = {}
     for row in rows:
@@ -162,7 +187,7 @@ def latest_corrections(session: Session, conds: list[ColumnElement[bool]]) -> li
     return [
         {
             "predicted": c.predicted,
-            "verified": {h: getattr(c, h) for h in HEADS},
+            "verified": dict(c.labels or {}),
             "changed": [h for h in c.changed.split(",") if h],
             "review_reason": reason,
         }
@@ -189,12 +214,12 @@ def changed_counts(session: Session, conds: list[ColumnElement[bool]]) -> dict[s
     return out
 
 
-def accuracy(changed: Counter[str]) -> dict[str, dict[str, Any]]:
+def accuracy(changed: Counter[str], heads: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per head, the share of verdicts that kept the prediction, from how many verdicts
     changed each set of heads (comma-separated, as stored)."""
     out: dict[str, dict[str, Any]] = {}
     n = sum(changed.values())
-    for head in HEADS:
+    for head in heads:
         kept = sum(k for heads, k in changed.items() if head not in heads.split(","))
         low, high = wilson(kept, n) if n else (0.0, 0.0)
         out[head] = {
@@ -205,9 +230,9 @@ def accuracy(changed: Counter[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def live_accuracy(verdicts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def live_accuracy(verdicts: list[dict[str, Any]], heads: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per head, the share of verified tickets whose prediction the reviewer kept."""
-    return accuracy(Counter(",".join(v["changed"]) for v in verdicts))
+    return accuracy(Counter(",".join(v["changed"]) for v in verdicts), heads)
 
 
 def summary(
@@ -216,12 +241,15 @@ def summary(
     end: datetime | None = None,
     department: str | None = None,
     now: datetime | None = None,
+    *,
+    heads: Sequence[str],
 ) -> dict[str, Any]:
     """Everything the summary endpoint and the dashboard show, for tickets created in
-    [start, end) (of one department if given)."""
+    [start, end) (of one department if given), broken down by ``heads`` (the active model's:
+    triage.engine.heads)."""
     now = now or datetime.now(UTC)
     conds = scope(start, end, department)
-    rows = grouped(session, conds, now)
+    rows = grouped(session, conds, now, heads)
     total = sum(int(r[-1]) for r in rows)
     overdue = sum(int(r[-1]) for r in rows if r[-2])
     # Quality-control samples are drawn at random from confident tickets, so their accuracy
@@ -234,11 +262,11 @@ def summary(
             "department": department,
         },
         "total": total,
-        "counts": {name: _by(rows, i) for i, name in enumerate(BREAKDOWNS)},
+        "counts": {name: _by(rows, i) for i, name in enumerate(breakdowns(heads))},
         "time_to_close_hours": time_to_close(session, conds),
         "overdue": {"n": overdue, "share": _share(overdue, total)},
         "routing": routing(rows, total),
         "returned": returned(session, conds, total),
-        "live_accuracy": accuracy(verdicts["all"]),
-        "live_accuracy_quality_check": accuracy(verdicts["quality_check"]),
+        "live_accuracy": accuracy(verdicts["all"], heads),
+        "live_accuracy_quality_check": accuracy(verdicts["quality_check"], heads),
     }

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from triage.engine.heads import CATEGORY, DEPARTMENT, role_columns
 from triage.engine.text import prepare
 from triage.service import status
 from triage.service.codes import new_code
@@ -21,28 +22,33 @@ from triage.service.workdays import add_working_days
 from triage.storage.schema import IdempotencyKey, Ticket, TicketEvent
 
 if TYPE_CHECKING:
-    from triage.settings import Settings
+    pass
 
 __all__ = [
     "Page",
     "add_event",
+    "conditions",
     "create_ticket",
     "get_by_code",
     "list_tickets",
 ]
 
 CODE_ATTEMPTS = 5
-HEADS = ("category", "department", "kind")
 
 
-def time_limit(settings: Settings, taxonomy_limits: dict[str, int], category: str) -> int:
-    """Working days to answer: the setting's override, else the taxonomy's, else the default."""
-    return settings.time_limits.get(category, taxonomy_limits.get(category, settings.default_time_limit))
+def heads_of_prediction(prediction: dict[str, Any]) -> list[str]:
+    """The heads a prediction object carries (its head entries are the dicts with a label)."""
+    return [h for h, v in prediction.items() if isinstance(v, dict) and "label" in v]
+
+
+def labels_of(prediction: dict[str, Any]) -> dict[str, str]:
+    """head -> predicted label, for every head of the model that made ``prediction``."""
+    return {h: str(prediction[h]["label"]) for h in heads_of_prediction(prediction)}
 
 
 def review_fields(prediction: dict[str, Any], qc_share: float) -> dict[str, Any]:
     """Why (if at all) a new ticket goes to the review queue, and how uncertain it is."""
-    heads = [h for h in HEADS if h in prediction]
+    heads = heads_of_prediction(prediction)
     uncertain = [h for h in heads if prediction[h].get("needs_review")]
 
     def margin(h: str) -> float:
@@ -83,7 +89,9 @@ def create_ticket(
     is stored with the ticket; if a concurrent request with the same key won, its ticket is
     returned instead."""
     now = now or datetime.now(UTC)
-    routing = {h: prediction[h]["label"] for h in HEADS}
+    labels = labels_of(prediction)
+    # The confidence a ticket shows: its category's, else its model's first head's.
+    lead: dict[str, Any] = prediction.get(CATEGORY) or next((prediction[h] for h in labels), {})
     review = review_fields(prediction, qc_share)
     for _ in range(CODE_ATTEMPTS):
         ticket = Ticket(
@@ -101,13 +109,14 @@ def create_ticket(
             prediction=prediction,
             model_version=prediction.get("model_version"),
             needs_review=bool(prediction["needs_review"]),
-            confidence=float(prediction["category"]["confidence"]),
+            confidence=float(lead.get("confidence", 0.0)),
             due_at=add_working_days(now, days, tz),
-            **routing,
+            labels=labels,
+            **role_columns(labels),
             **review,
         )
         ticket.events.append(
-            TicketEvent(type=status.INITIAL, at=now, actor="intake", department=routing["department"])
+            TicketEvent(type=status.INITIAL, at=now, actor="intake", department=labels.get(DEPARTMENT))
         )
         session.add(ticket)
         try:
@@ -187,18 +196,9 @@ def count_matching(session: Session, conds: list[ColumnElement[bool]]) -> tuple[
     return max(COUNT_EXACT + 1, int(plan[0]["Plan"]["Plan Rows"])), False
 
 
-def list_tickets(
-    session: Session,
-    filters: dict[str, Any],
-    page: int,
-    per_page: int,
-    now: datetime | None = None,
-    after: int | None = None,
-) -> Page:
-    """Newest first. ``after`` (a ticket id, the cursor of the previous page) reads the
-    next page straight from the primary key, however deep; ``page`` skips ids first
-    (reading only the primary key) and then loads the page's rows."""
-    now = now or datetime.now(UTC)
+def conditions(filters: dict[str, Any], now: datetime) -> list[ColumnElement[bool]]:
+    """The staff listing's filters as SQL (status, department, category, since, overdue,
+    needs_review): the listing and the export select the same tickets."""
     conds: list[ColumnElement[bool]] = []
     for column in ("status", "department", "category"):
         if filters.get(column):
@@ -211,6 +211,21 @@ def list_tickets(
         conds += [Ticket.status != "closed", Ticket.due_at < now]
     elif filters.get("overdue") is False:
         conds.append((Ticket.status == "closed") | (Ticket.due_at >= now))
+    return conds
+
+
+def list_tickets(
+    session: Session,
+    filters: dict[str, Any],
+    page: int,
+    per_page: int,
+    now: datetime | None = None,
+    after: int | None = None,
+) -> Page:
+    """Newest first. ``after`` (a ticket id, the cursor of the previous page) reads the
+    next page straight from the primary key, however deep; ``page`` skips ids first
+    (reading only the primary key) and then loads the page's rows."""
+    conds = conditions(filters, now or datetime.now(UTC))
     total, exact = count_matching(session, conds)
     ids = select(Ticket.id).where(*conds).order_by(Ticket.id.desc())
     ids = ids.where(Ticket.id < after) if after is not None else ids.offset((page - 1) * per_page)

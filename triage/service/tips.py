@@ -106,12 +106,20 @@ class TipBook:
             raise BadInput(f"Tip ids in {folder} are not unique.")
         return cls(tips)
 
-    def best(self, category: str, text: str, today: date, k: int = 3) -> list[tuple[Tip, float]]:
-        """Up to ``k`` tips of ``category`` valid ``today``, most similar to ``text`` first."""
-        rows = [i for i, t in enumerate(self.tips) if t.category == category and t.valid_on(today)]
+    def best(self, category: str | None, text: str, today: date, k: int = 3) -> list[tuple[Tip, float]]:
+        """Up to ``k`` tips of ``category`` valid ``today``, most similar to ``text`` first.
+        Without a category (a model with no category head), every valid tip is ranked by the
+        text alone, and only those sharing something with it are given."""
+        rows = [
+            i
+            for i, t in enumerate(self.tips)
+            if (category is None or t.category == category) and t.valid_on(today)
+        ]
         if not rows:
             return []
         query = self._vector(_grams(normalize(text)))
         scores = [sum(w * self._vectors[i].get(g, 0.0) for g, w in query.items()) for i in rows]
         ranked = sorted(zip(rows, scores, strict=True), key=lambda rs: (-rs[1], self.tips[rs[0]].id))
+        if category is None:
+            ranked = [(i, s) for i, s in ranked if s > 0]
         return [(self.tips[i], float(s)) for i, s in ranked[:k]]

@@ -100,10 +100,18 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # A migration that changes a column rebuilds the SQLite table (copy, drop,
+                # rename); with foreign keys enforced, the drop would cascade and delete every
+                # ticket's events, returns and corrections. SQLite's own advice: keys off while
+                # altering (a pragma only takes effect outside a transaction).
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            with conn.begin():
+                cfg = alembic_config(url)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
     finally:
         engine.dispose()
 

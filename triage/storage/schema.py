@@ -65,10 +65,12 @@ class Ticket(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(64))
     contact_email: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    # Effective routing: the prediction, later the latest correction or send-back.
-    category: Mapped[str] = mapped_column(String(64), index=True)
-    department: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(64))
+    # Effective routing: the prediction, later the latest correction or send-back. ``labels``
+    # holds every head the ticket's model had (triage.engine.heads); the two role heads are
+    # also columns of their own, indexed, and NULL when the model has no such head.
+    category: Mapped[str | None] = mapped_column(String(64), index=True)
+    department: Mapped[str | None] = mapped_column(String(64), index=True)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     prediction: Mapped[dict[str, Any]] = mapped_column(JSON)
     model_version: Mapped[str | None] = mapped_column(String(64))
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -78,12 +80,15 @@ class Ticket(Base):
     # Review: why it is in the queue (uncertain, quality_check, returned, returned_twice),
     # the smallest top-two margin of the uncertain heads, and when a person verified it.
     review_reason: Mapped[str | None] = mapped_column(String(16), index=True)
-    uncertain_heads: Mapped[str] = mapped_column(String(64), default="")
+    uncertain_heads: Mapped[str] = mapped_column(String(255), default="")
     margin: Mapped[float] = mapped_column(Float, default=1.0)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Repeat complaints: the earlier open ticket this one repeats, and its cluster.
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     cluster_id: Mapped[int | None] = mapped_column(index=True)
+    # The ticket's id in the system it was imported from (triage.service.imports); NULL for
+    # tickets taken in by intake. Unique: importing a file again adds nothing twice.
+    external_id: Mapped[str | None] = mapped_column(String(128))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -104,13 +109,18 @@ class Ticket(Base):
             sqlite_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
             postgresql_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
         ),
+        Index("ux_tickets_external_id", "external_id", unique=True),
         # Every column the summary reads (triage.service.stats): it scans this, not the rows.
         Index(
             "ix_tickets_summary",
-            *("created_at", "category", "department", "kind", "channel", "status"),
+            *("created_at", "category", "department", "channel", "status"),
             *("needs_review", "review_reason", "due_at", "closed_at"),
         ),
     )
+
+    def label(self, head: str) -> str | None:
+        """The ticket's label of ``head``; None when its model had no such head."""
+        return (self.labels or {}).get(head)
 
 
 class TicketEvent(Base):
@@ -144,9 +154,9 @@ class ApiKey(Base):
 
 
 class Correction(Base):
-    """A reviewer's verdict on a ticket's labels, appended, never overwritten. The label
-    columns hold the full verified triple; ``changed`` names the heads the reviewer changed
-    (empty: a confirmation)."""
+    """A reviewer's verdict on a ticket's labels, appended, never overwritten. ``labels``
+    holds the full verified set (every head of the model), the role heads also as columns;
+    ``changed`` names the heads the reviewer changed (empty: a confirmation)."""
 
     __tablename__ = "corrections"
 
@@ -156,10 +166,10 @@ class Correction(Base):
     actor: Mapped[str] = mapped_column(String(100))
     model_version: Mapped[str | None] = mapped_column(String(64))
     predicted: Mapped[dict[str, Any]] = mapped_column(JSON)  # {head: label} it corrects
-    category: Mapped[str] = mapped_column(String(64))
-    department: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(64))
-    changed: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    changed: Mapped[str] = mapped_column(String(255), default="")
     new_label: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -43,6 +43,20 @@ def _require_json_object() -> None:
         raise problems.ApiError(400, "The body must be a JSON object.")
 
 
+def _refuse_repeated_query() -> None:
+    """No query parameter of the API takes several values: one given twice is a 400 naming
+    it, not a silent pick of one of them."""
+    if not request.path.startswith("/v1/"):
+        return
+    repeated = sorted({name for name in request.args if len(request.args.getlist(name)) > 1})
+    if repeated:
+        raise problems.ApiError(
+            400,
+            f"{repeated[0]} is given more than once; give it once.",
+            errors=[{"field": name, "message": "given more than once"} for name in repeated],
+        )
+
+
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app. ``config`` overrides settings (tests); the rest come from TRIAGE_*."""
     conf = load_settings(config)
@@ -84,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     metrics.install(app)
     access.install(app)
     app.before_request(_require_json_object)
+    app.before_request(_refuse_repeated_query)
     limits.install(app, conf.ratelimit_storage)
     app.teardown_appcontext(close_session)
 

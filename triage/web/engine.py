@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from triage.engine import heads as heads_mod
+from triage.engine.heads import Heads
 from triage.engine.persist import load_model
 from triage.engine.scoring import ServingModel
-from triage.errors import ModelRefused
+from triage.errors import BadInput, ModelRefused
 from triage.service.registry import active_version, first_loadable, serving_order, version_dir
 
 if TYPE_CHECKING:
@@ -29,7 +31,8 @@ class ModelHolder:
     def __init__(self, settings: Settings, sessions: Callable[[], Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.current: ServingModel | None = None
+        # The model and its heads, published together in one assignment.
+        self.served: tuple[ServingModel, Heads] | None = None
         self.folder: Path | None = None
         self.refused: set[str] = set()
         self._lock = threading.Lock()
@@ -37,14 +40,26 @@ class ModelHolder:
         self._stop = threading.Event()
 
     @property
+    def current(self) -> ServingModel | None:
+        return self.served[0] if self.served is not None else None
+
+    @property
     def version(self) -> str | None:
         return getattr(self.current, "version_", None)
 
     def get(self) -> ServingModel:
-        model = self.current
-        if model is None:
+        return self.both()[0]
+
+    def heads(self) -> Heads:
+        """The served model's heads (triage.engine.heads): which, their labels and names."""
+        return self.both()[1]
+
+    def both(self) -> tuple[ServingModel, Heads]:
+        """The model and its heads as one pair (a swap in between never mixes them)."""
+        served = self.served
+        if served is None:
             raise ModelRefused("No model is loaded.")
-        return model
+        return served
 
     def load_initial(self) -> None:
         """The active version; if it cannot load, the newest earlier one that can."""
@@ -63,10 +78,26 @@ class ModelHolder:
         """Load and warm ``folder`` completely, then publish it in one assignment."""
         with self._lock:
             model = load_model(folder)
+            heads = self.heads_for(model, folder)
             model.route("预热")  # reason names are worked out now, not inside a request
-            self.current, self.folder = model, folder
+            self.served, self.folder = (model, heads), folder
             log.info("serving model %s", model.version_)
             return model
+
+    def heads_for(self, model: ServingModel, folder: Path) -> Heads:
+        """``model``'s heads, named by its taxonomy; a fallback department it does not have
+        refuses the model (nothing could be delivered there)."""
+        try:
+            heads = heads_mod.of_folder(
+                folder,
+                heads_mod.labels_of_model(model),
+                Path(self.settings.data_dir),
+                self.settings.fallback_department,
+            )
+        except BadInput as exc:
+            raise ModelRefused(str(exc)) from exc
+        heads_mod.dress(model, heads)
+        return heads
 
     def refresh(self) -> bool:
         """Follow the registry once; True if the served model changed."""

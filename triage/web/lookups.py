@@ -29,5 +29,4 @@ def find_ticket(code: str) -> Ticket:
 
 def known_labels() -> dict[str, list[str]]:
     """Each head of the active model with its labels."""
-    model = models().get()
-    return {h: [str(c) for c in m.classes] for h, m in model.heads_.items()}
+    return models().heads().known()

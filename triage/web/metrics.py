@@ -17,6 +17,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from triage.engine.heads import CATEGORY
+
 __all__ = ["count_request", "count_ticket", "install", "metrics_response", "record_prediction"]
 
 REQUESTS = Counter("triage_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
@@ -31,7 +33,9 @@ TICKETS = Counter("triage_tickets_created_total", "Tickets created", ["channel"]
 
 
 def record_prediction(prediction: dict[str, Any]) -> None:
-    PREDICTIONS.labels(prediction["category"]["label"], str(prediction["needs_review"]).lower()).inc()
+    # A model without a category head counts under "" (the metric's label set is fixed).
+    category = (prediction.get(CATEGORY) or {}).get("label", "")
+    PREDICTIONS.labels(category, str(prediction["needs_review"]).lower()).inc()
 
 
 def count_ticket(channel: str) -> None:

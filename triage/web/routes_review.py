@@ -7,6 +7,7 @@ from typing import Any
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
+from triage.engine.heads import DEPARTMENT, MissingRole
 from triage.service import repeats, review, status
 from triage.service.scoping import check_holds
 from triage.web import ticket_views
@@ -23,7 +24,7 @@ from triage.web.schemas import (
     ReturnOut,
     ReviewQueue,
 )
-from triage.web.state import db_session, settings
+from triage.web.state import db_session, models
 
 bp = APIBlueprint(
     "review",
@@ -50,6 +51,13 @@ def queue_item(ticket: Any, cluster_sizes: dict[int, int] | None = None) -> dict
 @access("reviewer")
 def review_queue(query: QueueQuery) -> dict[str, Any]:
     """Tickets needing a person, most uncertain first, with quality-control samples marked."""
+    heads = models().heads()
+    if query.head and query.head not in heads:
+        raise ApiError(
+            400,
+            f"The active model has no head {query.head!r}; its heads are: {', '.join(heads)}.",
+            errors=[{"field": "head", "message": "not a head of the active model"}],
+        )
     rows = review.queue(db_session(), query.limit, query.head, query.department)
     sizes = repeats.cluster_sizes(db_session(), rows)
     return {"items": [queue_item(t, sizes) for t in rows]}
@@ -60,11 +68,14 @@ def review_queue(query: QueueQuery) -> dict[str, Any]:
 def correct(path: CodePath, body: CorrectionIn) -> tuple[dict[str, Any], int]:
     """Record a verdict: changed labels, or none to confirm the prediction."""
     ticket = find_ticket(path.code)
-    labels = {h: getattr(body, h) for h in review.HEADS}
+    labels = {"category": body.category, "department": body.department, **(body.model_extra or {})}
     try:
         c = review.add_correction(
             db_session(), ticket, actor(), labels, known_labels(), body.note, body.new_label
         )
+    except review.UnknownHead as exc:
+        problem = [{"field": h, "message": "not a head of the active model"} for h in exc.heads]
+        raise ApiError(400, str(exc), errors=problem) from exc
     except review.UnknownLabel as exc:
         problem = [{"field": exc.head, "message": "unknown label"}]
         raise ApiError(400, str(exc), errors=problem) from exc
@@ -75,11 +86,11 @@ def correct(path: CodePath, body: CorrectionIn) -> tuple[dict[str, Any], int]:
             "by": c.actor,
             "model_version": c.model_version,
             "predicted": c.predicted,
-            "verified": {h: getattr(c, h) for h in review.HEADS},
+            "verified": dict(c.labels),
             "changed": [h for h in c.changed.split(",") if h],
             "note": c.note,
         },
-        "routing": {h: getattr(ticket, h) for h in review.HEADS},
+        "routing": models().heads().routing(ticket.labels or {}),
     }, 201
 
 
@@ -87,10 +98,17 @@ def correct(path: CodePath, body: CorrectionIn) -> tuple[dict[str, Any], int]:
 @access("department")
 def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
     """The department holding a ticket sends it back as not theirs."""
+    heads = models().heads()
+    try:
+        heads.require(DEPARTMENT, "Sending a ticket back")
+    except MissingRole as exc:
+        raise ApiError(409, str(exc)) from exc
     ticket = find_ticket(path.code)
     key = g.key
     check_holds(key, ticket.department)
-    if body.suggested_department and body.suggested_department not in known_labels()["department"]:
+    if ticket.department is None:
+        raise ApiError(409, "This ticket has no department (its model had no department head).")
+    if body.suggested_department and body.suggested_department not in heads.labels[DEPARTMENT]:
         raise ApiError(
             400,
             f"Unknown department {body.suggested_department!r}.",
@@ -104,7 +122,7 @@ def send_back(path: CodePath, body: ReturnIn) -> tuple[dict[str, Any], int]:
             actor(),
             body.reason,
             body.suggested_department,
-            settings().fallback_department,
+            heads.fallback_department,
         )
     except status.IllegalTransition as exc:
         raise ApiError(409, str(exc)) from exc

@@ -16,7 +16,7 @@ from triage.web.access import access
 from triage.web.apidoc import operation_id
 from triage.web.problems import ApiError
 from triage.web.schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
-from triage.web.state import db_session, settings
+from triage.web.state import db_session, models, settings
 
 bp = APIBlueprint(
     "stats",
@@ -44,13 +44,15 @@ def day_start(day: date) -> datetime:
 @bp.get("/summary", responses={200: SummaryOut})
 @access(*STAFF)
 def summary(query: SummaryQuery) -> dict[str, Any]:
-    """Volumes by category, department, kind, channel and status; time to close; overdue;
+    """Volumes by each head of the active model (category, department, kind for the default
+    one), channel and status; time to close; overdue;
     auto-routed vs reviewed; send-backs; live accuracy per head from reviewers' verdicts."""
     if query.from_ and query.to and query.from_ > query.to:
         raise ApiError(400, "from is after to.", errors=[{"field": "from", "message": "after to"}])
     start = day_start(query.from_) if query.from_ else None
     end = day_start(query.to + timedelta(days=1)) if query.to else None
-    return stats.summary(db_session(), start, end, department_filter(g.key, query.department))
+    heads = list(models().heads())
+    return stats.summary(db_session(), start, end, department_filter(g.key, query.department), heads=heads)
 
 
 @bp.get("/hotspots", responses={200: HotspotsOut})

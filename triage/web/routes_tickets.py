@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import url_for
+from flask import Response, url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from triage.service import idempotency, repeats, status, workdays
+from triage.engine.heads import CATEGORY
+from triage.service import exports, idempotency, repeats, status, workdays
 from triage.service import tickets as svc
 from triage.service.scoping import check_holds, department_filter
 from triage.settings import Settings
@@ -26,6 +28,7 @@ from triage.web.problems import ApiError
 from triage.web.schemas import (
     CodePath,
     EventIn,
+    ExportQuery,
     IntakeHeaders,
     PublicTicket,
     TicketCreated,
@@ -34,8 +37,8 @@ from triage.web.schemas import (
     TicketList,
     TicketQuery,
 )
-from triage.web.state import db_session, models, settings, tipbook
-from triage.web.taxonomy import department_name, time_limits
+from triage.web.state import database, db_session, models, settings, tipbook
+from triage.web.taxonomy import department_name
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint(
@@ -70,8 +73,9 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
             log.info("ticket %s sent again with its idempotency key", first.code)
             return _intake_answer(first, first.prediction, conf), 201, {"Idempotent-Replayed": "true"}
         claim = idempotency.claim(caller, key, print_)
-    prediction = models().get().route({"text": body.text, "title": body.title})
-    category = prediction["category"]["label"]
+    model, heads = models().both()
+    prediction = model.route({"text": body.text, "title": body.title})
+    category = (prediction.get(CATEGORY) or {}).get("label")
     contact = body.contact.model_dump() if body.contact else {}
     ticket = svc.create_ticket(
         session,
@@ -80,14 +84,14 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
         channel=body.channel,
         contact=contact,
         prediction=prediction,
-        days=svc.time_limit(conf, time_limits(), category),
+        days=heads.time_limit(category, conf.default_time_limit, conf.time_limits),
         tz=conf.timezone,
         qc_share=conf.review_random_share,
         repeats=repeats.RepeatPolicy.from_settings(conf),
         idempotency=claim,
     )
     # Committed: from here on nothing may answer "not stored", or the client sends it again.
-    log.info("ticket %s received: %s -> %s", ticket.code, category, ticket.department)
+    log.info("ticket %s received: %s -> %s", ticket.code, category or "-", ticket.department or "-")
     record_prediction(prediction)
     count_ticket(ticket.channel)
     return _intake_answer(ticket, prediction, conf), 201, {}
@@ -95,8 +99,9 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
 
 def _intake_answer(ticket: Ticket, prediction: dict[str, Any], conf: Settings) -> dict[str, Any]:
     """The 201 body, from what is in memory; the tips are extras, and if they fail the
-    answer goes without them rather than as an error about a ticket that is stored."""
-    category = prediction["category"]["label"]
+    answer goes without them rather than as an error about a ticket that is stored. A model
+    without a category head gets tips ranked by the text alone."""
+    category = (prediction.get(CATEGORY) or {}).get("label")
     try:
         today = workdays.today_local(conf.timezone)
         tips = [
@@ -182,6 +187,52 @@ def list_tickets(query: TicketQuery) -> dict[str, Any]:
         "total_exact": found.exact,
         "next_cursor": str(found.after) if found.after is not None else None,
     }
+
+
+EXPORT_RESPONSE = {
+    "description": "The tickets as a file, newest first, streamed (see the `format` parameter).",
+    "content": {
+        media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+        for media in exports.FORMATS.values()
+    },
+    "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "The file name."}},
+}
+
+
+@bp.get("/tickets/export", security=[{"bearer": []}], responses={200: EXPORT_RESPONSE})
+@access(*STAFF)
+def export_tickets(query: ExportQuery) -> Response:
+    """The staff listing as a CSV (UTF-8 with a byte-order mark) or XLSX file, with the same
+    filters; a department key gets its own department's tickets only. The file is streamed:
+    any number of tickets. It carries the masked text (ID card and phone numbers replaced),
+    not the original text or the contact, which stay behind ``/full``."""
+    from flask import current_app, g
+
+    conf = settings()
+    filters = query.model_dump(exclude={"format"})
+    filters["department"] = department_filter(g.key, query.department)
+    if query.since is not None:
+        filters["since"] = local_time(query.since, conf.timezone, "since")
+    heads = models().heads()
+    data = exports.export(
+        database().session,
+        filters,
+        tz=conf.timezone,
+        names=heads.name,
+        extra_heads=heads.extras,
+        beat=current_app.extensions.get("triage.heartbeat"),
+    )
+    chunks = exports.xlsx_chunks(data) if query.format == "xlsx" else exports.csv_chunks(data)
+    # The first chunk is made here, inside the request: a database that fails answers with
+    # a problem (503), not a cut-off file. Then the rest streams.
+    first = next(chunks)
+    stamp = datetime.now(ZoneInfo(conf.timezone)).strftime("%Y%m%d-%H%M")
+    log.info("export of tickets as %s started", query.format)
+    return Response(
+        itertools.chain([first], chunks),
+        content_type=exports.FORMATS[query.format],
+        headers={"Content-Disposition": f'attachment; filename="tickets-{stamp}.{query.format}"'},
+    )
 
 
 @bp.get("/tickets/<code>/full", security=[{"bearer": []}], responses={200: TicketFull, **errors(404)})

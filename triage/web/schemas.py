@@ -129,13 +129,26 @@ class EventIn(Strict):
     )
 
 
-class TicketQuery(Strict):
+class ListingFilters(Strict):
+    """The staff listing's filters, shared by the listing and the export."""
+
     status: Status | None = None
     department: str | None = None
     category: str | None = None
     since: datetime | None = Field(None, description="Only tickets created at or after this time.")
     overdue: bool | None = None
     needs_review: bool | None = None
+
+    _since = field_validator("since", mode="before")(dated_only)
+
+
+class ExportQuery(ListingFilters):
+    format: Literal["csv", "xlsx"] = Field(
+        "csv", description="csv: UTF-8 with a byte-order mark (Excel shows Chinese); xlsx: a workbook."
+    )
+
+
+class TicketQuery(ListingFilters):
     page: int = Field(1, ge=1, le=100_000)  # a bigger offset overflows SQLite's integer
     per_page: int | None = Field(None, ge=1, le=200)
 
@@ -147,8 +160,6 @@ class TicketQuery(Strict):
         if isinstance(data, dict) and "cursor" in data:
             return {k: v for k, v in data.items() if k != "cursor"}
         return data
-
-    _since = field_validator("since", mode="before")(dated_only)
 
 
 # -- responses (documentation; handlers build plain dicts of these shapes) ---------------
@@ -195,11 +206,15 @@ PREDICTION = {
 
 
 class PredictionOut(BaseModel):
-    model_config = example(PREDICTION, strict=False)
+    """The prediction: an entry per head of the active model, named by the head (the default
+    model: category, department, kind; a centre's model: the heads of its own data), besides
+    needs_review and model_version."""
 
-    category: HeadOut
-    department: HeadOut
-    kind: HeadOut
+    model_config = example(PREDICTION, strict=False) | ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, HeadOut] = Field(init=False)
+
+    category: HeadOut | None = Field(None, description="What it is about (absent: no such head).")
+    department: HeadOut | None = Field(None, description="Who handles it (absent: no such head).")
     needs_review: bool
     model_version: str | None
 
@@ -289,7 +304,9 @@ class PublicTicket(BaseModel):
     status: Status
     submitted_at: datetime
     due_at: datetime
-    department: dict[str, str]
+    department: dict[str, str | None] = Field(
+        description="id and name; id null when the ticket's model has no department head."
+    )
     history: list[PublicEvent]
 
 
@@ -327,13 +344,19 @@ class Cluster(BaseModel):
 
 
 class TicketSummary(BaseModel):
+    """A ticket in a listing; each head's label also sits at the top level under the head's
+    name (the default model: category, department, kind)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Any] = Field(init=False)
+
     code: str
     created_at: datetime
     channel: str
     status: Status
-    category: str
-    department: str
-    kind: str
+    category: str | None = Field(description="null when the ticket's model has no category head.")
+    department: str | None = Field(description="null when the ticket's model has no department head.")
+    labels: dict[str, str] = Field(description="Every head's label: head -> label.")
     needs_review: bool
     confidence: float
     due_at: datetime
@@ -376,9 +399,7 @@ class QueueItem(TicketSummary):
         description="Why it waits for a person; the queue is ordered by this, in this order."
     )
     quality_check: bool = Field(description="A confident ticket sampled at random to measure accuracy.")
-    uncertain_heads: list[Literal["category", "department", "kind"]] = Field(
-        description="The heads whose confidence is below their threshold."
-    )
+    uncertain_heads: list[str] = Field(description="The heads whose confidence is below their threshold.")
     margin: float = Field(
         description="Smallest top-two confidence gap of the uncertain heads (of all heads when none "
         "is); within a review reason, smaller comes first."
@@ -390,18 +411,31 @@ class ReviewQueue(BaseModel):
     items: list[QueueItem]
 
 
+HeadName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class QueueQuery(Strict):
-    head: Literal["category", "department", "kind"] | None = None
+    head: HeadName | None = Field(
+        None, description="Only tickets this head is unsure of: a head of the active model."
+    )
     department: str | None = None
     limit: int = Field(50, ge=1, le=500)
 
 
-class CorrectionIn(Strict):
-    model_config = example({"department": "market_regulation", "note": "食品许可归市场监管"})
+class CorrectionIn(BaseModel):
+    """The verified label of any head of the active model, by the head's name (the default
+    model: category, department, kind); a head left out keeps its label. A head the model
+    does not have is a 400 naming it."""
 
-    category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    department: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"department": "market_regulation", "note": "食品许可归市场监管"}},
+        extra="allow",
+    )
+    __pydantic_extra__: dict[str, Label | None] = Field(init=False)
+
+    category: Label | None = None
+    department: Label | None = None
     note: Annotated[str, StringConstraints(max_length=5000)] | None = None
     new_label: bool = Field(False, description="Allow a label the active model does not know yet.")
 
@@ -416,9 +450,14 @@ class ReturnIn(Strict):
 
 
 class HeadLabels(BaseModel):
-    category: str
-    department: str
-    kind: str
+    """head -> label for each head of the model: the two roles by name, any other head (the
+    default model's kind) besides them."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str | None] = Field(init=False)
+
+    category: str | None = None
+    department: str | None = None
 
 
 class Verdict(BaseModel):
@@ -426,7 +465,7 @@ class Verdict(BaseModel):
     by: str = Field(description="The reviewer's key: its name and prefix.")
     model_version: str | None
     predicted: dict[str, str | None] = Field(description="The model's label per head, as corrected.")
-    verified: HeadLabels
+    verified: HeadLabels = Field(description="The verified label of every head of the model.")
     changed: list[str] = Field(description="The heads the reviewer changed; none: a confirmation.")
     note: str | None
 

@@ -83,7 +83,10 @@ class Period(BaseModel):
 class SummaryOut(BaseModel):
     period: Period
     total: int
-    counts: dict[str, dict[str, int]] = Field(description="category, department, kind, channel, status")
+    counts: dict[str, dict[str, int]] = Field(
+        description="Tickets per label of each head of the active model (the default model: "
+        "category, department, kind), then per channel and status."
+    )
     time_to_close_hours: CloseTime
     overdue: Share
     routing: Routing

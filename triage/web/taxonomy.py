@@ -1,23 +1,20 @@
-"""Names and time limits from the taxonomy, for responses."""
+"""Names and time limits of the served model's heads, for responses (triage.engine.heads)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from triage.engine.heads import DEPARTMENT, Heads
+from triage.web.state import models
 
-from triage.engine.data import Taxonomy, load_taxonomy
-from triage.web.state import settings
-
-__all__ = ["department_name", "taxonomy", "time_limits"]
+__all__ = ["department_name", "heads", "label_name"]
 
 
-def taxonomy() -> Taxonomy:
-    return load_taxonomy(Path(settings().data_dir) / "taxonomy.json")
+def heads() -> Heads:
+    return models().heads()
 
 
-def department_name(label: str) -> str:
-    return taxonomy().name("department", label)
+def label_name(head: str, label: str | None) -> str:
+    return heads().name(head, label)
 
 
-def time_limits() -> dict[str, int]:
-    labels = taxonomy().heads.get("category", {})
-    return {c: int(v["time_limit_days"]) for c, v in labels.items() if "time_limit_days" in v}
+def department_name(label: str | None) -> str:
+    return heads().name(DEPARTMENT, label)

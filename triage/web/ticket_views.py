@@ -30,15 +30,18 @@ def public_view(ticket: Ticket, department_name: str) -> dict[str, Any]:
 
 def summary_view(ticket: Ticket, cluster_sizes: dict[int, int] | None = None) -> dict[str, Any]:
     """A row of a staff listing: routing and state, text masked. ``cluster_sizes``: the
-    page's repeat clusters counted at once (repeats.cluster_sizes)."""
-    return {
+    page's repeat clusters counted at once (repeats.cluster_sizes). Every head's label is in
+    ``labels``; each also sits at the top level as before (category, department, kind),
+    unless its name is taken by a field of the row."""
+    labels = dict(ticket.labels or {})
+    row: dict[str, Any] = {
         "code": ticket.code,
         "created_at": ticket.created_at.isoformat(),
         "channel": ticket.channel,
         "status": ticket.status,
         "category": ticket.category,
         "department": ticket.department,
-        "kind": ticket.kind,
+        "labels": labels,
         "needs_review": ticket.needs_review,
         "confidence": ticket.confidence,
         "due_at": ticket.due_at.isoformat(),
@@ -46,6 +49,8 @@ def summary_view(ticket: Ticket, cluster_sizes: dict[int, int] | None = None) ->
         "excerpt": ticket.text_masked[:120],
         "cluster": cluster_view(ticket, cluster_sizes),
     }
+    row.update({h: label for h, label in labels.items() if h not in row})
+    return row
 
 
 def full_view(ticket: Ticket) -> dict[str, Any]:
@@ -72,7 +77,7 @@ def full_view(ticket: Ticket) -> dict[str, Any]:
                 "by": c.actor,
                 "model_version": c.model_version,
                 "predicted": c.predicted,
-                "verified": {"category": c.category, "department": c.department, "kind": c.kind},
+                "verified": dict(c.labels or {}),
                 "changed": [h for h in c.changed.split(",") if h],
                 "note": c.note,
             }

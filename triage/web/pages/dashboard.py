@@ -13,6 +13,7 @@ from flask import g, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 
+from triage.engine.heads import CATEGORY, DEPARTMENT
 from triage.engine.text import mask
 from triage.service import hotspots, stats
 from triage.service.report import department_load
@@ -25,17 +26,22 @@ from triage.web.pages.auth import signed_in
 from triage.web.pages.blueprint import bp
 from triage.web.pages.present import label_name, label_options, masked_body
 from triage.web.state import db_session, settings
+from triage.web.taxonomy import heads as served_heads
 
 VIEWERS = ("reviewer", "department")  # and admin
 PERIODS = (7, 30, 90)
 HOTSPOT_WINDOW, HOTSPOT_BASELINE = timedelta(days=7), timedelta(days=28)
-CHARTS = {  # drawn in the page as SVG (triage.web.pages.charts)
+CHARTS = {  # drawn in the page as SVG (triage.web.pages.charts); and one confusion per head
     "volume": "每日工单量（按类别）",
     "departments": "各部门负荷与超期（未办结、超期按当前）",
-    "confusion_category": "类别：模型判断与复核结论",
-    "confusion_department": "承办部门：模型判断与复核结论",
-    "confusion_kind": "诉求类型：模型判断与复核结论",
 }
+CONFUSION = "{}：模型判断与复核结论"
+
+
+def chart_titles() -> dict[str, str]:
+    """Every chart's caption: the two fixed ones and a confusion chart per head of the model."""
+    served = served_heads()
+    return {**CHARTS, **{f"confusion_{h}": CONFUSION.format(served.head_name(h)) for h in served}}
 
 
 def scope() -> dict[str, Any]:
@@ -65,7 +71,13 @@ def _examples(codes: set[str]) -> dict[str, dict[str, str]]:
 def dashboard() -> str:
     conf, where = settings(), scope()
     first = first_day(where)
-    figures = stats.summary(db_session(), day_start(first, settings().timezone), None, where["department"])
+    figures = stats.summary(
+        db_session(),
+        day_start(first, settings().timezone),
+        None,
+        where["department"],
+        heads=list(served_heads()),
+    )
     spots = hotspots.report(
         db_session(),
         now=datetime.now(UTC),
@@ -78,7 +90,7 @@ def dashboard() -> str:
     )
     codes = {c for h in spots["hotspots"] for c in h.get("examples", [])}
     codes |= {c for topics in spots["emerging"].values() for t in topics for c in t.get("examples", [])}
-    departments = label_options("department", known_labels().get("department", []))
+    departments = label_options(DEPARTMENT, known_labels().get(DEPARTMENT, []))
     return render_template(
         "pages/dashboard.html",
         where=where,
@@ -88,7 +100,7 @@ def dashboard() -> str:
         spots=spots,
         examples=_examples(codes),
         departments=departments,
-        charts=CHARTS,
+        charts=chart_titles(),
         svgs=_charts(where, first),
     )
 
@@ -100,23 +112,28 @@ def _charts(where: dict[str, Any], first: date) -> dict[str, Markup]:
     zone = ZoneInfo(settings().timezone)
     rows = session.execute(select(Ticket.created_at, Ticket.category).where(*conds))
     days = [first + timedelta(days=i) for i in range(where["days"])]
+    titles = chart_titles()
     out = {
         "volume": charts.volume_svg(
-            [(at.astimezone(zone).date(), c) for at, c in rows],
+            [(at.astimezone(zone).date(), c) for at, c in rows if c is not None],
             days,
-            lambda label: label_name("category", label),
-            CHARTS["volume"],
+            lambda label: label_name(CATEGORY, label),
+            titles["volume"],
         ),
         "departments": charts.departments_svg(
             department_load(session, conds, now),
-            lambda label: label_name("department", label),
-            CHARTS["departments"],
+            lambda label: label_name(DEPARTMENT, label),
+            titles["departments"],
         ),
     }
     verdicts = stats.latest_corrections(session, conds)
-    for head in stats.HEADS:
-        pairs = [(v["predicted"].get(head) or "?", v["verified"][head]) for v in verdicts]
+    for head in served_heads():
+        pairs = [
+            (v["predicted"].get(head) or "?", v["verified"][head])
+            for v in verdicts
+            if v["verified"].get(head)
+        ]
         out[f"confusion_{head}"] = charts.confusion_svg(
-            pairs, functools.partial(label_name, head), CHARTS[f"confusion_{head}"]
+            pairs, functools.partial(label_name, head), titles[f"confusion_{head}"]
         )
     return out

@@ -9,12 +9,10 @@ from zoneinfo import ZoneInfo
 from triage.engine.text import mask, normalize
 from triage.web.pages.blueprint import bp
 from triage.web.state import settings
-from triage.web.taxonomy import taxonomy
+from triage.web.taxonomy import heads
 
-__all__ = ["head_view", "label_name", "label_options", "local_time", "masked_body"]
+__all__ = ["head_name", "head_view", "label_name", "label_options", "local_time", "masked_body"]
 
-HEADS = ("category", "department", "kind")
-HEAD_NAMES = {"category": "类别", "department": "承办部门", "kind": "诉求类型"}
 REASONS = {"uncertain": "不确定", "quality_check": "抽检", "returned": "退单", "returned_twice": "两次退单"}
 STATUSES = {
     "received": "已接收",
@@ -37,13 +35,17 @@ def masked_body(title: str | None, text_masked: str) -> str:
 
 
 def label_name(head: str, label: str | None) -> str:
-    return taxonomy().name(head, label) if label else "—"
+    return heads().name(head, label) if label else "—"
+
+
+def head_name(head: str) -> str:
+    """A head as people call it (the taxonomy's name of the head, else its id)."""
+    return heads().head_name(head)
 
 
 def label_options(head: str, labels: list[str], current: str | None = None) -> list[tuple[str, str]]:
-    """(label, name) in the taxonomy's order; ``current`` is kept even if the model lacks it."""
-    order = {lab: i for i, lab in enumerate(taxonomy().labels(head))}
-    known = sorted(labels, key=lambda lab: (order.get(lab, len(order)), lab))
+    """(label, name) in the model's order; ``current`` is kept even if the model lacks it."""
+    known = list(labels)
     if current and current not in known:
         known.append(current)
     return [(lab, label_name(head, lab)) for lab in known]
@@ -71,7 +73,7 @@ def head_view(prediction: dict[str, Any], head: str) -> dict[str, Any] | None:
     suggested = entry.get("suggested")
     return {
         "head": head,
-        "head_name": HEAD_NAMES.get(head, head),
+        "head_name": head_name(head),
         "label": entry["label"],
         "name": label_name(head, entry["label"]),
         "confidence": float(entry.get("confidence", 0.0)),
@@ -88,8 +90,11 @@ def head_view(prediction: dict[str, Any], head: str) -> dict[str, Any] | None:
 
 @bp.context_processor
 def _words() -> dict[str, Any]:
+    served = heads()
     return {
-        "HEAD_NAMES": HEAD_NAMES,
+        # The served model's heads, in its order, and what people call them.
+        "HEADS": list(served),
+        "HEAD_NAMES": {h: served.head_name(h) for h in served},
         "REASONS": REASONS,
         "STATUSES": STATUSES,
         "EVENTS": EVENTS,

@@ -9,6 +9,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from triage.engine.heads import DEPARTMENT
 from triage.engine.text import mask
 from triage.service import review
 from triage.service.codes import InvalidCode, normalize_code
@@ -19,9 +20,10 @@ from triage.web.access import actor
 from triage.web.lookups import known_labels
 from triage.web.pages.auth import signed_in
 from triage.web.pages.blueprint import bp, error_page
-from triage.web.pages.present import HEADS, head_view, label_name, label_options, masked_body
+from triage.web.pages.present import head_view, label_name, label_options, masked_body
 from triage.web.state import db_session, settings, tipbook
 from triage.web.taxonomy import department_name
+from triage.web.taxonomy import heads as served_heads
 
 REVIEWERS = ("reviewer",)  # and admin
 QUEUE_LIMIT = 200
@@ -33,7 +35,7 @@ def _filters() -> dict[str, str]:
     """The queue's filters: from the URL, or carried by a form (named apart from its labels)."""
     values, prefix = (request.form, "filter_") if request.method == "POST" else (request.args, "")
     head, department = values.get(f"{prefix}head", ""), values.get(f"{prefix}department", "")
-    return {"head": head if head in HEADS else "", "department": department[:64]}
+    return {"head": head if head in served_heads() else "", "department": department[:64]}
 
 
 def _queue(filters: dict[str, str]) -> list[Ticket]:
@@ -69,8 +71,8 @@ def queue_row(ticket: Ticket) -> dict[str, Any]:
         "overdue": is_overdue(ticket),
         "title": mask(ticket.title) if ticket.title else "",
         "excerpt": masked_body(ticket.title, ticket.text_masked)[:120],
-        "routing": {h: getattr(ticket, h) for h in HEADS},
-        "heads": {h: head_view(prediction, h) for h in HEADS},
+        "routing": {h: ticket.label(h) for h in served_heads()},
+        "heads": {h: head_view(prediction, h) for h in served_heads()},
         "uncertain": [h for h in ticket.uncertain_heads.split(",") if h],
     }
 
@@ -90,7 +92,7 @@ def _history(ticket: Ticket) -> list[dict[str, Any]]:
 def queue() -> str:
     filters = _filters()
     rows = [{**queue_row(t), "url": _ticket_url(t.code, filters)} for t in _queue(filters)]
-    departments = label_options("department", known_labels().get("department", []))
+    departments = label_options(DEPARTMENT, known_labels().get(DEPARTMENT, []))
     return render_template(
         "pages/queue.html", rows=rows, filters=filters, departments=departments, limit=QUEUE_LIMIT
     )
@@ -116,8 +118,8 @@ def _render_ticket(
     return render_template(
         "pages/ticket.html",
         t=ticket,
-        heads=[v for h in HEADS if (v := head_view(ticket.prediction or {}, h))],
-        options={h: label_options(h, labels.get(h, []), getattr(ticket, h)) for h in HEADS},
+        heads=[v for h in labels if (v := head_view(ticket.prediction or {}, h))],
+        options={h: label_options(h, labels[h], ticket.label(h)) for h in labels},
         tips=tips,
         history=_history(ticket),
         filters=filters,
@@ -166,14 +168,14 @@ def confirm(code: str) -> Any:
 def _labels_from_form(ticket: Ticket, new_label: bool) -> dict[str, str]:
     """The heads the reviewer changed; a typed new label counts only with the checkbox."""
     labels = {}
-    for head in HEADS:
+    for head in served_heads():
         typed = request.form.get(f"{head}_new", "").strip() if new_label else ""
         if typed and not NEW_LABEL.match(typed):
             raise ValueError(f"新标签「{typed[:64]}」格式不对：请用小写英文字母、数字和下划线。")
         value = typed or request.form.get(head, "").strip()
         if len(value) > 64:
             raise ValueError("标签过长。")
-        if value and value != getattr(ticket, head):
+        if value and value != ticket.label(head):
             labels[head] = value
     return labels
 
@@ -192,6 +194,8 @@ def correct(code: str) -> Any:
             raise ValueError(f"备注不能超过 {NOTE_LIMIT} 字。")
         labels = _labels_from_form(found, new_label)
         review.add_correction(db_session(), found, actor(), labels, known_labels(), note, new_label)
+    except review.UnknownHead as exc:
+        return _render_ticket(found, filters, str(exc), 400)
     except review.UnknownLabel as exc:
         shown = label_name(exc.head, request.form.get(exc.head, ""))
         message = f"「{shown}」不是模型已知的标签；如确需新增，请勾选「新标签」。"
