@@ -248,7 +248,8 @@ def from_bytes(data: bytes) -> ServingModel:
         keys = arrays["dictionary_keys"]
         if keys.dtype != np.uint64:
             raise ValueError("dictionary_keys is not an array of uint64")
-        table = Table(keys, _floats(arrays, "dictionary_keys_logp"), dict(zip(long_words, long_logp)))
+        longer = dict(zip(long_words, long_logp, strict=True))
+        table = Table(keys, _floats(arrays, "dictionary_keys_logp"), longer)
     dictionary = Dictionary.from_bytes(
         arrays["dictionary_trie"].tobytes(),
         _floats(arrays, "dictionary_logp").tobytes(),

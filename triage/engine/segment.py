@@ -15,8 +15,8 @@ from __future__ import annotations
 import importlib.util
 import re
 from array import array
-from itertools import accumulate
 from collections.abc import Iterable
+from itertools import accumulate
 from math import log
 from pathlib import Path
 
