@@ -24,6 +24,9 @@ ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
+#: How long an action or an expectation may wait for its element or state. Playwright's 5 s
+#: ran out on a host shared by several test runs; a page that never shows it still fails.
+TIMEOUT_MS = 30_000
 
 
 def unavailable(reason: str) -> None:
@@ -41,6 +44,9 @@ def chromium() -> Iterator[Any]:
         unavailable("Playwright is not installed: pip install -e '.[dev]'")
     if not Path(CHROMIUM).exists():
         unavailable(f"No Chromium at {CHROMIUM}: apt-get install chromium (or run make test)")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
@@ -90,5 +96,5 @@ def new_key(app: Any, role: str, department: str | None = None, name: str = "复
 def sign_in(page: Any, base: str, secret: str) -> None:
     page.goto(f"{base}/sign-in")
     page.get_by_label("API 密钥").fill(secret)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    with page.expect_navigation(timeout=TIMEOUT_MS):  # the form's answer, whatever it says
+        page.get_by_role("button", name="登录").click()

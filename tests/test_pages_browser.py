@@ -5,7 +5,7 @@ import csv
 import re
 
 import pytest
-from browser import VIEWPORT, chromium, new_key, page_config, serving, sign_in
+from browser import TIMEOUT_MS, VIEWPORT, chromium, new_key, page_config, serving, sign_in
 from page_data import seed
 from paths import PROJECT_ROOT
 from serving import built_app
@@ -34,7 +34,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(5000)
+    page.set_default_timeout(TIMEOUT_MS)
     errors = []  # script errors, and whatever the CSP refused ("Refused to ...")
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(

@@ -5,7 +5,7 @@ the pictures for the README."""
 import os
 
 import pytest
-from browser import VIEWPORT, chromium, new_key, page_config, serving, sign_in
+from browser import TIMEOUT_MS, VIEWPORT, chromium, new_key, page_config, serving, sign_in
 from page_data import seed
 
 pytestmark = pytest.mark.slow  # Chromium
@@ -24,6 +24,7 @@ def test_the_pages_render_with_a_realistic_history(seeded, tmp_path):
     out = os.environ.get("SAVE_SCREENSHOTS") or str(tmp_path)
     with serving(seeded) as base, chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
+        page.set_default_timeout(TIMEOUT_MS)
         sign_in(page, base, new_key(seeded, "reviewer", name="王敏"))
         expect(page.locator("tr[data-row]").first).to_be_visible()
         assert page.locator("tr[data-row]").count() >= 10
@@ -38,6 +39,6 @@ def test_the_pages_render_with_a_realistic_history(seeded, tmp_path):
         expect(page.locator(".hotspot").first).to_contain_text("食品经营许可")
         expect(page.locator("figure.chart svg")).to_have_count(5)
         drawn = "() => [...document.querySelectorAll('figure.chart svg')].every(s => s.getBBox().width > 0)"
-        page.wait_for_function(drawn, timeout=30_000)
+        page.wait_for_function(drawn)
         page.screenshot(path=f"{out}/dashboard.png", full_page=True)
         page.close()

@@ -118,10 +118,16 @@ def test_json_logs_give_one_line_per_request_with_its_id_and_nothing_personal(li
     conn.close()
     assert resp.status == 200 and resp.getheader("X-Request-ID") == given
 
-    log = server.log()
+    # The access line is written after the answer is sent: wait for it rather than race it.
+    deadline = time.monotonic() + 15
+    while True:
+        log = server.log()
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]  # each one parses
+        requests = [x for x in lines if x.get("message") == "request"]
+        if any(x["request_id"] == given for x in requests) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert leaks(log, list(keys.values())) == []
-    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]  # each one parses
-    requests = [x for x in lines if x.get("message") == "request"]
     assert len(requests) >= 13  # exercise's twelve calls and the lookup above
     for entry in requests:
         assert {"request_id", "method", "path", "status", "duration_ms", "pid", "time"} <= set(entry)

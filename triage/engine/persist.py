@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from triage.engine.scoring import Block, Features, LinearHead, ServingModel
-from triage.engine.segment import Dictionary
+from triage.engine.segment import Dictionary, Table
 from triage.errors import ModelRefused
 
 __all__ = ["ARTIFACT", "CARD", "FORMAT", "load_model", "read_card", "save_model", "sha256_of"]
@@ -97,6 +97,11 @@ def to_arrays(model: ServingModel) -> dict[str, np.ndarray]:
     trie, logp = model.features.dictionary.to_bytes()
     arrays["dictionary_trie"] = np.frombuffer(trie, dtype=np.uint8)
     arrays["dictionary_logp"] = np.frombuffer(logp, dtype=np.float64)
+    table = model.features.dictionary.table  # the same words, laid out for cutting fast
+    arrays["dictionary_keys"] = table.keys[:-1]  # less the sentinel
+    arrays["dictionary_keys_logp"] = table.keyp[:-1]
+    arrays["dictionary_long_words"] = _text(list(table.long_words))
+    arrays["dictionary_long_logp"] = np.array(list(table.long_words.values()), dtype=np.float64)
     arrays["spec"] = _text(
         {
             "format": FORMAT,
@@ -236,11 +241,23 @@ def from_bytes(data: bytes) -> ServingModel:
     if not isinstance(spec, dict) or spec.get("format") != FORMAT:
         raise ValueError("its spec is missing or of another format")
     tok = spec["tokenizer"]
+    table = None
+    if "dictionary_keys" in arrays:  # folders saved before it carry the trie alone
+        long_words = [str(w) for w in _json(arrays, "dictionary_long_words")]
+        long_logp = _floats(arrays, "dictionary_long_logp").tolist()
+        if len(long_words) != len(long_logp):
+            raise ValueError("the dictionary's long words and their scores differ in number")
+        keys = arrays["dictionary_keys"]
+        if keys.dtype != np.uint64:
+            raise ValueError("dictionary_keys is not an array of uint64")
+        longer = dict(zip(long_words, long_logp, strict=True))
+        table = Table(keys, _floats(arrays, "dictionary_keys_logp"), longer)
     dictionary = Dictionary.from_bytes(
         arrays["dictionary_trie"].tobytes(),
         _floats(arrays, "dictionary_logp").tobytes(),
         float(tok["dictionary_logtotal"]),
         int(tok["dictionary_maxlen"]),
+        table,
     )
     blocks = [
         Block(
