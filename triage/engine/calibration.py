@@ -61,22 +61,8 @@ def fit_review_threshold(proba: np.ndarray, y: np.ndarray, target: float) -> dic
     Returns the threshold with the precision and coverage it gave on the same scores; a
     threshold of 1.0 (coverage 0) when no cut reaches the target.
     """
-    conf = proba.max(axis=1)
     right = (proba.argmax(axis=1) == y).astype(np.float64)
-    order = np.argsort(-conf, kind="stable")
-    conf, right = conf[order], right[order]
-    precision = np.cumsum(right) / np.arange(1, len(right) + 1)
-    # Cut only between distinct confidences, so the threshold is a real boundary.
-    last_of_run = np.r_[conf[1:] != conf[:-1], True]
-    ok = np.flatnonzero(last_of_run & (precision >= target))
-    if not len(ok):
-        return {"threshold": 1.0, "precision": float("nan"), "coverage": 0.0}
-    k = int(ok[-1])
-    return {
-        "threshold": float(conf[k]),
-        "precision": float(precision[k]),
-        "coverage": float((k + 1) / len(conf)),
-    }
+    return _cut(proba.max(axis=1), right, target, none=1.0)
 
 
 def review_scores(proba: np.ndarray, offset: np.ndarray) -> np.ndarray:
@@ -130,8 +116,8 @@ def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[st
     return review, offset
 
 
-def _cut(conf: np.ndarray, right: np.ndarray, target: float) -> dict[str, float]:
-    """The lowest ``conf`` above which the rows are at least ``target`` right (1e9: none)."""
+def _cut(conf: np.ndarray, right: np.ndarray, target: float, none: float = 1e9) -> dict[str, float]:
+    """The lowest ``conf`` above which the rows are at least ``target`` right (``none``: no cut)."""
     order = np.argsort(-conf, kind="stable")
     conf, right = conf[order], right[order]
     precision = np.cumsum(right) / np.arange(1, len(right) + 1)
@@ -139,7 +125,7 @@ def _cut(conf: np.ndarray, right: np.ndarray, target: float) -> dict[str, float]
     last_of_run = np.r_[conf[1:] != conf[:-1], True]
     ok = np.flatnonzero(last_of_run & (precision >= target))
     if not len(ok):
-        return {"threshold": 1e9, "precision": float("nan"), "coverage": 0.0}
+        return {"threshold": none, "precision": float("nan"), "coverage": 0.0}
     k = int(ok[-1])
     return {
         "threshold": float(conf[k]),

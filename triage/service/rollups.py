@@ -23,7 +23,7 @@ from triage.storage import rollups as stored
 from triage.storage.rollups import DailyCount, add_tickets, bucket_bounds
 from triage.storage.schema import Ticket
 
-__all__ = ["Drifted", "Period", "add_tickets", "overdue", "period", "rebuild", "time_to_close"]
+__all__ = ["Drifted", "Period", "add_tickets", "overdue", "period", "rebuild", "scope", "time_to_close"]
 
 
 @dataclass
@@ -51,7 +51,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def _scope(start: datetime | None, end: datetime | None, department: str | None) -> list[ColumnElement[bool]]:
+def scope(
+    start: datetime | None = None, end: datetime | None = None, department: str | None = None
+) -> list[ColumnElement[bool]]:
+    """Tickets created in [start, end), of one department if given."""
     conds: list[ColumnElement[bool]] = []
     if start is not None:
         conds.append(Ticket.created_at >= start)
@@ -102,7 +105,7 @@ def period(session: Session, start: datetime | None, end: datetime | None, depar
         for dimension, value, dept, n in session.execute(query):
             out.add(dimension, value, dept, int(n))
     for lo, hi in edges:
-        for (_, dept, dimension, value), n in stored.count(session, _scope(lo, hi, department)).items():
+        for (_, dept, dimension, value), n in stored.count(session, scope(lo, hi, department)).items():
             out.add(dimension, value, dept, n)
     return out
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from triage.engine.heads import CATEGORY, DEPARTMENT, ROLES
 from triage.service import rollups
+from triage.service.rollups import scope
 from triage.storage.schema import Correction, Return, Ticket
 
 __all__ = [
@@ -32,20 +33,6 @@ FIELDS = ("channel", "status")  # broken down besides the heads
 REVIEW_REASONS = ("uncertain", "quality_check", "returned", "returned_twice")
 
 log = logging.getLogger(__name__)
-
-
-def scope(
-    start: datetime | None = None, end: datetime | None = None, department: str | None = None
-) -> list[ColumnElement[bool]]:
-    """Tickets created in [start, end), of one department if given."""
-    conds: list[ColumnElement[bool]] = []
-    if start is not None:
-        conds.append(Ticket.created_at >= start)
-    if end is not None:
-        conds.append(Ticket.created_at < end)
-    if department:
-        conds.append(Ticket.department == department)
-    return conds
 
 
 def _share(n: int, total: int) -> float | None:
