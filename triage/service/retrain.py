@@ -58,8 +58,10 @@ def base_data(settings: Settings, heads: Heads, base: Dataset | None = None) -> 
     if base is not None:
         return base
     data = read_labelled(default_data_files(settings), heads=list(heads))
+    # Only the train part: a rare label may sit wholly in the held-out tenth the model never saw.
+    trained_on, _ = split_base(data)
     for h in heads:
-        foreign = sorted({lab for lab in data.labels.get(h, []) if lab} - set(heads.labels[h]))
+        foreign = sorted({lab for lab in trained_on.labels.get(h, []) if lab} - set(heads.labels[h]))
         if foreign:
             raise BadInput(
                 f"The active model was not trained on the project's data (its {h} head has no "
