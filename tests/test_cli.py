@@ -32,6 +32,16 @@ def test_predict_texts_and_jsonl_in_order(tiny_model_dir, tmp_path, capsys):
         assert {"label", "name", "confidence", "alternatives", "candidates", "reasons"} <= set(r["kind"])
 
 
+def test_predict_refuses_a_bad_jsonl_line_before_writing_anything(tiny_model_dir, tmp_path, capsys):
+    lines = tmp_path / "in.jsonl"
+    good = json.dumps({"text": "排队太久"}, ensure_ascii=False)
+    lines.write_text("\n".join([good] * 3 + ["{not json"]) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--model", str(tiny_model_dir), "--input", str(lines), "--output", str(out)]) == 2
+    assert "Line 4" in capsys.readouterr().err
+    assert not out.exists()  # refused before the model was loaded or a row written
+
+
 def test_predict_without_a_model_trains_the_default_first(tiny_csv, settings, monkeypatch, capsys):
     monkeypatch.setattr("triage.engine.training.default_data_files", lambda conf: [tiny_csv])
     assert main(["predict", "排队等了两个小时"]) == 0

@@ -275,6 +275,15 @@ def test_predict_texts_into_xlsx_needs_a_file(centre_model, tmp_path, capsys):
     assert ws["A2"].value == "=1+1 路灯坏了" and ws["A2"].data_type == "s"  # text, never a formula
 
 
+def test_predict_into_csv_keeps_formulas_as_text(centre_model, tmp_path):
+    out = tmp_path / "p.csv"
+    texts = ['=HYPERLINK("http://x") 路灯坏了', "@SUM(1) 井盖丢了", "路灯坏了"]
+    assert main(["predict", "--model", str(centre_model), "--output", str(out), *texts]) == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        written = [row["text"] for row in csv.DictReader(fh)]
+    assert written == ["'" + texts[0], "'" + texts[1], texts[2]]  # spreadsheets show, never run
+
+
 def test_retrain_reads_the_centres_files_and_keeps_its_taxonomy(gb_csv, tmp_path, settings, capsys):
     assert main(["train", "--data", str(gb_csv), *MAPPING]) == 0  # registered, and active
     active = next(settings.models_dir.glob("*/card.json")).parent

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from triage.engine.cells import as_text
 from triage.errors import BadInput
 
 __all__ = ["FORMATS", "Writer", "output_format"]
@@ -64,7 +65,8 @@ class Writer:
             assert self._fh is not None
             self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         elif self.fmt == "csv":
-            self._csv.writerow(row)
+            # As in exports: a citizen's "=..." stays text when the CSV is opened in Excel.
+            self._csv.writerow({k: as_text(v) if isinstance(v, str) else v for k, v in row.items()})
         else:
             self._sheet.append([self._cell(row.get(c)) for c in self.columns])
 

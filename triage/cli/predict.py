@@ -76,7 +76,8 @@ Row = tuple[dict[str, str], str, str]  # (the input row as written, its text, it
 
 def _source(args: argparse.Namespace) -> tuple[list[str], Iterator[Row], Table | None]:
     """(the input's columns, its rows, the table to close), checked before the slow model load:
-    texts and JSONL are read whole (as before), a table only opened and its columns checked."""
+    a JSONL file is read through once to check every line (kept nowhere, so a million lines
+    fit), then streamed again; a table is only opened and its columns checked."""
     from triage.cli.common import existing_file
 
     for number, text in enumerate(args.texts, start=1):
@@ -86,10 +87,18 @@ def _source(args: argparse.Namespace) -> tuple[list[str], Iterator[Row], Table |
     if path is None or path.suffix.lower() not in TABLES:
         if args.text or args.titles or args.encoding or args.sheet:
             raise BadInput("--text, --title, --encoding and --sheet describe a .csv or .xlsx --input.")
-        given = [{"text": t, "title": ""} for t in args.texts]
         if path is not None:
-            given += [{"text": r["text"], "title": r["title"] or ""} for r in _jsonl(path)]
-        return ["text", "title"], iter([(r, r["text"], r["title"]) for r in given]), None
+            for _ in _jsonl(path):
+                pass
+
+        def given() -> Iterator[Row]:
+            for t in args.texts:
+                yield {"text": t, "title": ""}, t, ""
+            for r in _jsonl(path) if path is not None else ():
+                row = {"text": r["text"], "title": r["title"] or ""}
+                yield row, row["text"], row["title"]
+
+        return ["text", "title"], given(), None
     from triage.engine.readers import open_table
 
     table = open_table(path, args.encoding, args.sheet)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage.engine.cells import as_text
 from triage.errors import BadInput
 from triage.service.tickets import conditions
 from triage.storage.schema import Ticket
@@ -36,9 +37,6 @@ FORMATS = {
 BATCH = 2000
 CHUNK = 1 << 16
 XLSX_ROWS = 1_048_576 - 1  # a sheet's rows less the header; more go on to the next sheet
-# A cell starting with one of these is a formula to Excel and LibreOffice: citizens' text
-# must stay text (CSV/formula injection), so such a cell gets a leading apostrophe.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Names = Callable[[str, str], str]
 
 
@@ -147,11 +145,6 @@ def _rows(
             after = found[-1].id
     finally:
         session.close()
-
-
-def as_text(value: str) -> str:
-    """A value a spreadsheet shows as written, never runs as a formula."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _cell(value: Any) -> Any:
