@@ -201,6 +201,7 @@ def test_rare_labels_are_reported_and_dropped_on_request(gb_csv, tmp_path, capsy
         ),
         (["--text", "诉求内容", "--head", "department"], "is not NAME=COLUMN"),
         (["--text", "诉求内容", "--head", "部门=承办单位"], "cannot name a head"),
+        (["--text", "诉求内容", "--head", "status=承办单位"], "cannot be named 'status'"),
         (["--text", "诉求内容", "--sheet", "工单"], "--sheet applies to .xlsx files only"),
         (["--text", "诉求内容", "--encoding", "nope"], "not an encoding"),
         (["--text", "诉求内容", "--min-rows", "0"], "--min-rows must be at least 1"),

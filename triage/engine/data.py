@@ -30,6 +30,12 @@ __all__ = [
 
 #: A head's name: it names the head in the API, the model card and the taxonomy file.
 HEAD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+#: Names a head cannot take: the prediction object's own keys, and the ticket fields the
+#: daily rollups count beside the heads (a head "status" would add to the status counts).
+RESERVED_HEAD_NAMES = frozenset(
+    {"needs_review", "model_version", "review_reason", "fallback", "suggested"}
+    | {"total", "channel", "status", "returned", "verdict", "verdict_qc", "close"}
+)
 #: Fewer rows than this for a label are reported (and left out with ``drop_rare``): with so few
 #: examples the 3-fold calibration has at most one or two per fold, and the model rarely predicts
 #: such a label right (the Haikou export has 120 units, 30 of them with fewer than five rows).
@@ -146,6 +152,11 @@ def read_labelled(
             raise BadInput(
                 f"{name!r} cannot name a head: use lower-case letters, digits and _ "
                 "(department and category are the heads the service gives roles to)."
+            )
+        if name in RESERVED_HEAD_NAMES:
+            raise BadInput(
+                f"A head cannot be named {name!r}: the service uses that name for its own field; "
+                f"name it otherwise (--head {name}_label=COLUMN)."
             )
     data = Dataset(report=DataReport(min_rows=spec.min_rows, dropped_rare=spec.drop_rare))
     wanted: dict[str, str] | None = dict(spec.heads) if spec.heads else None
