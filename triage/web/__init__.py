@@ -93,6 +93,9 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     from triage.service.tips import TipBook
 
     app.extensions["triage.tips"] = TipBook.load(Path(conf.data_dir) / "tips")
+    from triage.service.words import Words
+
+    app.extensions["triage.words"] = Words.load(Path(conf.data_dir))
 
     problems.install(app)
     metrics.install(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from triage.web.access import access
 from triage.web.apidoc import operation_id
 from triage.web.problems import ApiError
 from triage.web.schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
-from triage.web.state import db_session, models, settings
+from triage.web.state import db_session, models, settings, words
 
 bp = APIBlueprint(
     "stats",
@@ -73,5 +72,5 @@ def hotspot_list(query: HotspotQuery) -> dict[str, Any]:
         department=department_filter(g.key, query.department),
         alpha=conf.hotspot_alpha,
         min_count=conf.hotspot_min_count,
-        words=hotspots.Words.load(Path(conf.data_dir)),
+        words=words(),
     )

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from triage.service.tips import TipBook
+    from triage.service.words import Words
     from triage.settings import Settings
     from triage.storage import Database
     from triage.web.engine import ModelHolder
 
-__all__ = ["database", "db_session", "models", "settings", "tipbook"]
+__all__ = ["database", "db_session", "models", "settings", "tipbook", "words"]
 
 
 def settings() -> Settings:
@@ -30,6 +31,11 @@ def models() -> ModelHolder:
 
 def tipbook() -> TipBook:
     return cast("TipBook", current_app.extensions["triage.tips"])
+
+
+def words() -> Words:
+    """What hotspots count in a text, from the data folder (kept by intake)."""
+    return cast("Words", current_app.extensions["triage.words"])
 
 
 def db_session() -> Session:

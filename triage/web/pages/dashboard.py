@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from triage.web.pages import charts
 from triage.web.pages.auth import signed_in
 from triage.web.pages.blueprint import bp
 from triage.web.pages.present import label_name, label_options, masked_body
-from triage.web.state import db_session, settings
+from triage.web.state import db_session, settings, words
 from triage.web.taxonomy import heads as served_heads
 
 VIEWERS = ("reviewer", "department")  # and admin
@@ -86,7 +85,7 @@ def dashboard() -> str:
         department=where["department"],
         alpha=conf.hotspot_alpha,
         min_count=conf.hotspot_min_count,
-        words=hotspots.Words.load(Path(conf.data_dir)),
+        words=words(),
     )
     codes = {c for h in spots["hotspots"] for c in h.get("examples", [])}
     codes |= {c for topics in spots["emerging"].values() for t in topics for c in t.get("examples", [])}
