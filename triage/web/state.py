@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from triage.storage import Database
     from triage.web.engine import ModelHolder
 
-__all__ = ["database", "db_session", "models", "settings", "tipbook", "words"]
+__all__ = ["database", "db_session", "models", "settings", "stats_session", "tipbook", "words"]
 
 
 def settings() -> Settings:
@@ -45,7 +45,19 @@ def db_session() -> Session:
     return cast(Session, g.db)
 
 
+def stats_session() -> Session:
+    """The request's session for statistics: on the read replica of
+    TRIAGE_STATS_DATABASE_URL when one is set, else the request's own session."""
+    replica = current_app.extensions.get("triage.stats_db")
+    if replica is None:
+        return db_session()
+    if "stats_db" not in g:
+        g.stats_db = cast("Database", replica).session()
+    return cast(Session, g.stats_db)
+
+
 def close_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()
+    for name in ("db", "stats_db"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()
