@@ -48,6 +48,7 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     engine = make_engine(url)
     try:
         counts = scale_seed.load(engine, scale_seed.rows(n, base, now))
+        scale_seed.fill_words(engine)
         scale_seed.finish(engine)
         with engine.connect() as conn:
             stored = conn.scalar(sa.text("SELECT count(*) FROM tickets"))

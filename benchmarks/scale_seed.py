@@ -306,3 +306,16 @@ def finish(engine: sa.Engine) -> None:
     else:
         with engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
+
+
+def fill_words(engine: sa.Engine) -> int:
+    """The words hotspots read (ticket_words), as intake stores them: filled after the
+    tickets, through the service's own backfill (each distinct text segmented once)."""
+    from pathlib import Path
+
+    from triage.service.words import Words, fill
+
+    started = time.perf_counter()
+    done = fill(engine, Words.load(Path(__file__).resolve().parent.parent / "data"))
+    print(f"words stored for {done} tickets in {time.perf_counter() - started:.0f} s", flush=True)
+    return done

@@ -31,7 +31,9 @@ def built_app(config: dict[str, Any] | None = None) -> Iterator[Any]:
         yield app
     finally:
         app.extensions["triage.models"].stop()
-        app.extensions["triage.db"].dispose()
+        for name in ("triage.db", "triage.stats_db"):
+            if name in app.extensions:
+                app.extensions[name].dispose()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from triage.cli import main
 from triage.service import repeats
 from triage.service.codes import normalize_code
 from triage.service.imports import parse_status, parse_time
-from triage.storage.schema import Ticket, TicketBand, TicketEvent
+from triage.service.words import Words
+from triage.storage.schema import Ticket, TicketBand, TicketEvent, TicketWords
 
 HEADER = ["工单编号", "受理时间", "标题", "诉求内容", "类别", "承办单位", "状态"]
 PHONE = "13812345678"
@@ -167,7 +168,10 @@ def test_stats_and_hotspots_see_the_imported_history(db, tmp_path):
         heads = ("category", "department")
         summary = stats.summary(s, NOW - timedelta(days=60), NOW + timedelta(seconds=1), now=NOW, heads=heads)
         assert summary["total"] == len(rows)
-        words = hotspots.Words.load(PROJECT_ROOT / "data")
+        words = Words.load(PROJECT_ROOT / "data")
+        stored = dict(s.execute(select(Ticket.text_masked, TicketWords.words).join(Ticket.words)).all())
+        assert len(stored) > 1 and all(words.stored(text) == w for text, w in stored.items())
+        assert s.scalar(select(func.count()).select_from(TicketWords)) == len(rows)  # segmented at import
         found = hotspots.spikes(s, NOW, timedelta(days=1), timedelta(days=28), words)["hotspots"]
     assert found and found[0]["category"] == "queue_waiting"
 
@@ -229,7 +233,8 @@ def test_worker_processes_prepare_the_same_tickets_in_the_same_order(tmp_path):
     columns = imports.Columns(
         text="诉求内容", heads={"category": "类别"}, created_at="受理时间", id="工单编号"
     )
-    preparer = imports._Preparer(columns, imports.DueRule("Asia/Shanghai", {}, 10), NOW, "phone")
+    words = Words.load(PROJECT_ROOT / "data")
+    preparer = imports._Preparer(columns, imports.DueRule("Asia/Shanghai", {}, 10), NOW, "phone", words)
 
     def prepared(workers):
         with open_table(path) as table:
@@ -238,7 +243,7 @@ def test_worker_processes_prepare_the_same_tickets_in_the_same_order(tmp_path):
                     preparer, imports._chunks(table.rows, lambda: table.row_number, 100), workers
                 )
             )
-        tickets = [(t["external_id"], t["text_masked"], t["due_at"], bands) for c in out for t, bands in c[0]]
+        tickets = [(t["external_id"], t["text_masked"], t["due_at"], *more) for c in out for t, *more in c[0]]
         return tickets, [line for c in out for line in c[1].bad_rows], sum(c[2] for c in out)
 
     alone, pool = prepared(0), prepared(2)
@@ -246,3 +251,4 @@ def test_worker_processes_prepare_the_same_tickets_in_the_same_order(tmp_path):
     assert (
         len(alone[0]) == 1199 and alone[1] == ["row 702: the text (诉求内容) is empty"] and alone[2] == 1200
     )
+    assert alone[0][0][-1] == words.stored(alone[0][0][1])  # the words hotspots read, made once

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from seeding import HEADS, session_at, ticket, verdict
+from sqlalchemy import func, select
 
 from triage.service import stats
-from triage.storage.schema import Return
+from triage.storage.schema import Return, Ticket
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 NOW = datetime(2026, 11, 10, tzinfo=UTC)
@@ -157,3 +158,31 @@ def test_query_dates_must_be_written_dates(client, make_key):
     assert client.get("/v1/stats/hotspots?at=1700000000", headers=staff).status_code == 400
     assert client.get("/v1/stats/summary?from=20261101", headers=staff).status_code == 400
     assert client.get("/v1/stats/summary?from=2026-11-01", headers=staff).status_code == 200
+
+
+def test_statistics_read_the_replica_when_one_is_set(make_app, app_config, tmp_path):
+    """TRIAGE_STATS_DATABASE_URL: the summary and hotspots count the replica's tickets (here
+    a second database holding five weeks), intake writes to the main one."""
+    from seeding import ordinary_traffic
+
+    from triage.service.keys import create_key
+
+    replica = f"sqlite:///{tmp_path / 'replica.db'}"
+    with session_at(replica) as s:
+        ordinary_traffic(s)
+        held = s.scalar(select(func.count()).select_from(Ticket))
+    app = make_app({**app_config, "stats_database_url": replica})
+    with app.app_context():
+        session = app.extensions["triage.db"].session()
+        _, secret = create_key(session, "reviewer", "test", None)
+        _, intake = create_key(session, "intake", "test", None)
+        session.close()
+    client = app.test_client()
+    staff = {"Authorization": f"Bearer {secret}"}
+    writer = {"Authorization": f"Bearer {intake}"}
+    r = client.post("/v1/tickets", json={"text": "窗口排队两个小时"}, headers=writer)
+    assert r.status_code == 201
+    assert client.get("/v1/stats/summary", headers=staff).get_json()["total"] == held > 1
+    assert client.get("/v1/stats/hotspots", headers=staff).status_code == 200
+    with session_at(replica) as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == held  # intake wrote to the main one

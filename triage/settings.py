@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database; empty means SQLite in the instance folder. "
         "PostgreSQL: postgresql+psycopg://user@host/db.",
     )
+    stats_database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of a read replica that statistics (summary, hotspots, "
+        "dashboard) read from; empty: the main database. Never migrated or written here.",
+    )
     open_intake: bool = Field(
         False,
         description="Let anyone call POST /v1/triage, /v1/triage/batch "

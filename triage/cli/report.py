@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     from datetime import UTC, datetime
 
-    from triage.service.hotspots import Words
     from triage.service.registry import active_heads
     from triage.service.report import build, require_matplotlib
+    from triage.service.words import Words
     from triage.settings import load_settings
     from triage.storage import Database
     from triage.storage.db import database_url, upgrade

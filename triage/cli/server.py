@@ -165,7 +165,9 @@ def _post_fork(server: Any, worker: Any) -> None:
     app = getattr(server.app, "callable", None)
     if app is not None:
         # A preloaded app's pooled connections belong to the master: each worker opens its own.
-        app.extensions["triage.db"].engine.dispose(close=False)
+        for name in ("triage.db", "triage.stats_db"):
+            if name in app.extensions:
+                app.extensions[name].engine.dispose(close=False)
 
 
 def _post_worker_init(worker: Any) -> None:

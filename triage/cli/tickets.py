@@ -105,6 +105,7 @@ def run_import(args: argparse.Namespace) -> int:
     from triage.engine.heads import default_heads
     from triage.engine.readers import open_table
     from triage.service.imports import Columns, DueRule, estimate_rows, import_rows
+    from triage.service.words import Words
     from triage.settings import load_settings
     from triage.storage.db import Database, database_url, upgrade
 
@@ -144,6 +145,7 @@ def run_import(args: argparse.Namespace) -> int:
                     row_number=lambda: table.row_number,
                     total=total,
                     progress=progress,
+                    words=Words.load(Path(conf.data_dir)),
                 )
         finally:
             db.dispose()

@@ -21,19 +21,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from triage.engine.data import read_lines
-from triage.engine.text import PLACEHOLDERS, mask, tokenize
 from triage.service.grouping import average_linkage, bh_qvalues, binom_sf, cosine_similarity
+from triage.service.words import Words, with_words
 from triage.storage.schema import Ticket
 
 __all__ = ["Words", "distinguishing_terms", "emerging", "report", "spikes"]
@@ -43,32 +39,6 @@ PRIOR_STRENGTH = 50.0  # pseudo-counts of the prior, shared out by pooled freque
 TEXT_SAMPLE = 1000  # newest messages read per side when finding terms
 CLUSTER_LIMIT = 1000  # newest messages clustered per group
 MIN_SIMILARITY = 0.2  # average cosine within an emerging topic; unrelated pairs: 99% below 0.13
-
-
-@dataclass(frozen=True)
-class Words:
-    """Turns masked texts into the words worth showing: jieba tokens of two or more
-    characters, without placeholders and stop words."""
-
-    userdict: tuple[str, ...] = ()
-    stopwords: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def load(cls, data_dir: Path) -> Words:
-        return cls(read_lines(data_dir / "userdict.txt"), frozenset(read_lines(data_dir / "stopwords.txt")))
-
-    def __call__(self, text: str) -> tuple[str, ...]:
-        return _words(self, text)
-
-
-@lru_cache(maxsize=20_000)
-def _words(words: Words, text: str) -> tuple[str, ...]:
-    # Keyed by the text itself (masked texts never change): the dashboard asks for the same
-    # few thousand messages on every view, and segmenting them is most of its cost.
-    # Masked again: copies stored before a masking rule existed (names, addresses) still
-    # hold what it now takes out, and a repeated name must never come out as a term.
-    tokens = tokenize(mask(text), words.userdict, words.stopwords)
-    return tuple(t for t in tokens if len(t) >= 2 and t not in PLACEHOLDERS)
 
 
 def distinguishing_terms(
@@ -146,10 +116,10 @@ def _unit_filter(unit: tuple[str, str | None, str | None]) -> list[ColumnElement
 
 
 def _texts(session: Session, conds: list[ColumnElement[bool]], words: Words) -> list[tuple[str, ...]]:
-    rows = session.scalars(
-        select(Ticket.text_masked).where(*conds).order_by(Ticket.id.desc()).limit(TEXT_SAMPLE)
+    rows = session.execute(
+        with_words(select(Ticket.text_masked)).where(*conds).order_by(Ticket.id.desc()).limit(TEXT_SAMPLE)
     )
-    return [words(text) for text in rows]
+    return [words.read(text, stored) for text, stored in rows]
 
 
 def spikes(
@@ -280,12 +250,12 @@ def emerging(
     out: dict[str, list[dict[str, Any]]] = {}
     for name, cond in groups.items():
         rows = session.execute(
-            select(Ticket.code, Ticket.category, Ticket.text_masked)
+            with_words(select(Ticket.code, Ticket.category, Ticket.text_masked))
             .where(*scope, cond)
             .order_by(Ticket.id.desc())
             .limit(CLUSTER_LIMIT)
         ).all()
-        docs = [words(text) for _, _, text in rows]
+        docs = [words.read(text, stored) for _, _, text, stored in rows]
         everything = doc_counts(docs) + background_counts
         topics = []
         # The ten largest only (the answer shows no more); clusters() lists them largest first.

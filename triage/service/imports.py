@@ -2,11 +2,12 @@
 the first day.
 
 Each row becomes a ticket as intake would store it: a query code, the masked copy of the
-text, a due date, a ``received`` event and its repeat bands (triage.service.repeats); its
-labels are the centre's own (``--head NAME=COLUMN``), not a prediction. Rows are written a
-batch at a time in one transaction each (COPY on PostgreSQL), so an interrupted import keeps
-whole batches, and running it again adds only what is missing: every ticket keeps its id in
-the source system (``external_id``, unique), or, without an id column, a hash of the row.
+text, a due date, a ``received`` event, its repeat bands (triage.service.repeats) and its
+words for hotspots (triage.service.words); its labels are the centre's own (``--head
+NAME=COLUMN``), not a prediction. Rows are written a batch at a time in one transaction each
+(COPY on PostgreSQL), so an interrupted import keeps whole batches, and running it again adds
+only what is missing: every ticket keeps its id in the source system (``external_id``,
+unique), or, without an id column, a hash of the row.
 
 Rows with an empty text, a date or a status that cannot be read are counted and reported
 with their row numbers; they stop nothing.
@@ -35,6 +36,7 @@ from triage.engine.text import prepare
 from triage.service import repeats, rollups
 from triage.service.codes import new_code
 from triage.service.status import TRANSITIONS
+from triage.service.words import Words
 from triage.service.workdays import add_working_days
 from triage.storage import bulk
 
@@ -46,6 +48,7 @@ SHOWN = 10  # bad rows reported by number; the rest are counted
 MAX_ID = 128  # the external_id column's width
 EVENT_COLUMNS = ("ticket_id", "type", "at", "actor", "department")
 BAND_COLUMNS = ("ticket_id", "band", "hash")
+WORD_COLUMNS = ("ticket_id", "words")
 STATUSES = tuple(TRANSITIONS)
 # What centres' systems write for a status, mapped to the service's five.
 STATUS_WORDS = {
@@ -172,6 +175,7 @@ class _Preparer:
     due: DueRule
     now: datetime
     channel: str
+    words: Words | None = None
     cache: dict[tuple[date, int], datetime] = field(default_factory=dict)
 
     def __call__(self, numbered: list[tuple[int, Mapping[str, str]]]) -> tuple[list[Prepared], Report]:
@@ -182,7 +186,8 @@ class _Preparer:
             ticket = _ticket(row, self.columns, zone, self.now, self.channel, self._due_at, report, where)
             if ticket is not None:
                 grams = repeats.shingles(ticket["text_masked"])
-                out.append((ticket, repeats.band_hashes(grams) if grams else []))
+                terms = self.words.stored(ticket["text_masked"]) if self.words is not None else None
+                out.append((ticket, repeats.band_hashes(grams) if grams else [], terms))
         return out, report
 
     def _due_at(self, created: datetime, category: str | None) -> datetime:
@@ -193,7 +198,8 @@ class _Preparer:
         return self.cache[key]
 
 
-Prepared = tuple[dict[str, Any], list[int]]  # a ticket's columns and its band hashes
+# A ticket's columns, its band hashes and its words (None: not stored)
+Prepared = tuple[dict[str, Any], list[int], str | None]
 _preparer: _Preparer | None = None  # a worker process's own
 
 
@@ -274,13 +280,14 @@ def import_rows(
     batch: int = BATCH,
     workers: int = 0,
     now: datetime | None = None,
+    words: Words | None = None,
 ) -> Report:
     """Import ``rows`` (dicts of column -> text, e.g. ``open_table(...).rows``) as tickets.
     ``row_number()`` gives the file's row number of the row last read (for the report);
     ``total`` an estimate of the rows, for ``progress``; ``workers`` processes prepare the
-    rows (0: this one)."""
+    rows (0: this one); with ``words``, each ticket's words are stored for hotspots."""
     report = Report()
-    preparer = _Preparer(columns, due, now or datetime.now(UTC), channel)
+    preparer = _Preparer(columns, due, now or datetime.now(UTC), channel, words)
     counter = iter(range(2, 1 << 62))  # data rows start at 2 when nobody says where
     number = row_number or (lambda: next(counter))
     pending: dict[str, Prepared] = {}
@@ -304,11 +311,12 @@ def import_rows(
             report.read += n
             report.bad += refused.bad
             report.bad_rows += refused.bad_rows[: SHOWN - len(report.bad_rows)]
-            for ticket, bands in tickets:
+            for prepared in tickets:
+                ticket = prepared[0]
                 if ticket["external_id"] in pending:
                     report.existing += 1  # the same id twice in one file: the first one counts
                     continue
-                pending[ticket["external_id"]] = (ticket, bands)
+                pending[ticket["external_id"]] = prepared
             if len(pending) >= batch:
                 flush()
         flush()
@@ -386,25 +394,28 @@ def _write(engine: Engine, batch: list[Prepared], report: Report, attempts: int 
     for attempt in range(attempts):
         try:
             with engine.begin() as conn:
-                known = bulk.existing_external_ids(conn, [t["external_id"] for t, _ in batch])
-                fresh = [(t, bands) for t, bands in batch if t["external_id"] not in known]
-                for t, _ in fresh:
+                known = bulk.existing_external_ids(conn, [p[0]["external_id"] for p in batch])
+                fresh = [p for p in batch if p[0]["external_id"] not in known]
+                tickets = [p[0] for p in fresh]
+                for t in tickets:
                     t["code"] = new_code()
-                ids = bulk.insert_tickets(conn, [t for t, _ in fresh])
+                ids = bulk.insert_tickets(conn, tickets)
                 # Written without the ORM, so counted into the daily rollups here, in the
                 # same transaction: the summary reads them.
-                rollups.add_tickets(conn, [t for t, _ in fresh])
+                rollups.add_tickets(conn, tickets)
                 events = [
                     (tid, "received", t["created_at"], "import", t["department"])
-                    for tid, (t, _) in zip(ids, fresh, strict=True)
+                    for tid, t in zip(ids, tickets, strict=True)
                 ]
                 bulk.insert_rows(conn, "ticket_events", EVENT_COLUMNS, events)
                 banded = [
                     (tid, band, value)
-                    for tid, (_, bands) in zip(ids, fresh, strict=True)
+                    for tid, (_, bands, _) in zip(ids, fresh, strict=True)
                     for band, value in enumerate(bands)
                 ]
                 bulk.insert_rows(conn, "ticket_bands", BAND_COLUMNS, banded)
+                worded = [(tid, w) for tid, (_, _, w) in zip(ids, fresh, strict=True) if w is not None]
+                bulk.insert_rows(conn, "ticket_words", WORD_COLUMNS, worded)
             report.added += len(fresh)
             report.existing += len(known)
             return

@@ -18,8 +18,9 @@ from triage.service import status
 from triage.service.codes import new_code
 from triage.service.idempotency import earlier
 from triage.service.repeats import RepeatPolicy, link
+from triage.service.words import Words
 from triage.service.workdays import add_working_days
-from triage.storage.schema import IdempotencyKey, Ticket, TicketEvent
+from triage.storage.schema import IdempotencyKey, Ticket, TicketEvent, TicketWords
 
 if TYPE_CHECKING:
     pass
@@ -81,18 +82,21 @@ def create_ticket(
     qc_share: float = 0.0,
     repeats: RepeatPolicy | None = None,
     idempotency: IdempotencyKey | None = None,
+    words: Words | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Store a ticket and its first event, committed before returning (a code collision
     retries with a new code). With ``repeats``, a near-duplicate of a recent open ticket is
     linked to it in the same transaction. With ``idempotency`` (idempotency.claim), the key
     is stored with the ticket; if a concurrent request with the same key won, its ticket is
-    returned instead."""
+    returned instead. With ``words``, the ticket's words are stored for hotspots."""
     now = now or datetime.now(UTC)
     labels = labels_of(prediction)
     # The confidence a ticket shows: its category's, else its model's first head's.
     lead: dict[str, Any] = prediction.get(CATEGORY) or next((prediction[h] for h in labels), {})
     review = review_fields(prediction, qc_share)
+    masked = prepare(text, title)
+    terms = words.stored(masked) if words is not None else None
     for _ in range(CODE_ATTEMPTS):
         ticket = Ticket(
             code=new_code(),
@@ -101,7 +105,7 @@ def create_ticket(
             channel=channel,
             title=title,
             text=text,
-            text_masked=prepare(text, title),
+            text_masked=masked,
             contact_name=contact.get("name"),
             contact_phone=contact.get("phone"),
             contact_email=contact.get("email"),
@@ -115,6 +119,8 @@ def create_ticket(
             **role_columns(labels),
             **review,
         )
+        if terms is not None:
+            ticket.words = TicketWords(words=terms)
         ticket.events.append(
             TicketEvent(type=status.INITIAL, at=now, actor="intake", department=labels.get(DEPARTMENT))
         )

@@ -99,6 +99,7 @@ class Ticket(Base):
     returns: Mapped[list[Return]] = relationship(
         back_populates="ticket", order_by="Return.id", cascade="all, delete-orphan"
     )
+    words: Mapped[TicketWords | None] = relationship(cascade="all, delete-orphan")
 
     # The review queue reads only the tickets awaiting a person (triage.service.review).
     __table_args__ = (
@@ -110,6 +111,9 @@ class Ticket(Base):
             postgresql_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
         ),
         Index("ux_tickets_external_id", "external_id", unique=True),
+        # SQLite only (PostgreSQL's primary key is this already): SQLite keeps rows in the
+        # primary key's tree, so skipping ids for a deep page read every row; this one holds ids alone.
+        Index("ix_tickets_id", "id").ddl_if(dialect="sqlite"),
         # Every column the summary reads (triage.service.stats): it scans this, not the rows.
         Index(
             "ix_tickets_summary",
@@ -228,6 +232,17 @@ class TicketBand(Base):
     hash: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_ticket_bands_band_hash_ticket", "band", "hash", "ticket_id"),)
+
+
+class TicketWords(Base):
+    """A ticket's words as hotspots read them (triage.service.words), stored at intake and
+    import so that a hotspot answer segments nothing; a row per ticket, kept out of the
+    tickets table so that filling it for stored tickets rewrites no ticket."""
+
+    __tablename__ = "ticket_words"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    words: Mapped[str] = mapped_column(Text)  # separated by spaces (no word holds one)
 
 
 class PageSession(Base):

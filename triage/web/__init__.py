@@ -86,6 +86,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     upgrade(url)  # a no-op at head; `triage serve` runs it once before forking workers
     db = Database(url)
     app.extensions["triage.db"] = db
+    if conf.stats_database_url:  # a read replica: statistics read there, nothing is written
+        app.extensions["triage.stats_db"] = Database(conf.stats_database_url)
     holder = ModelHolder(conf, db.session)
     holder.load_initial()
     app.extensions["triage.models"] = holder
@@ -93,6 +95,9 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     from triage.service.tips import TipBook
 
     app.extensions["triage.tips"] = TipBook.load(Path(conf.data_dir) / "tips")
+    from triage.service.words import Words
+
+    app.extensions["triage.words"] = Words.load(Path(conf.data_dir))
 
     problems.install(app)
     metrics.install(app)

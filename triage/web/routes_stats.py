@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from triage.web.access import access
 from triage.web.apidoc import operation_id
 from triage.web.problems import ApiError
 from triage.web.schemas_stats import DURATION, HotspotQuery, HotspotsOut, SummaryOut, SummaryQuery
-from triage.web.state import db_session, models, settings
+from triage.web.state import models, settings, stats_session, words
 
 bp = APIBlueprint(
     "stats",
@@ -52,7 +51,7 @@ def summary(query: SummaryQuery) -> dict[str, Any]:
     start = day_start(query.from_) if query.from_ else None
     end = day_start(query.to + timedelta(days=1)) if query.to else None
     heads = list(models().heads())
-    return stats.summary(db_session(), start, end, department_filter(g.key, query.department), heads=heads)
+    return stats.summary(stats_session(), start, end, department_filter(g.key, query.department), heads=heads)
 
 
 @bp.get("/hotspots", responses={200: HotspotsOut})
@@ -66,12 +65,12 @@ def hotspot_list(query: HotspotQuery) -> dict[str, Any]:
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(conf.timezone))
     return hotspots.report(
-        db_session(),
+        stats_session(),
         now=at.astimezone(UTC),
         window=duration(query.window),
         baseline=duration(query.baseline),
         department=department_filter(g.key, query.department),
         alpha=conf.hotspot_alpha,
         min_count=conf.hotspot_min_count,
-        words=hotspots.Words.load(Path(conf.data_dir)),
+        words=words(),
     )

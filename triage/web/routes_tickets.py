@@ -37,7 +37,7 @@ from triage.web.schemas import (
     TicketList,
     TicketQuery,
 )
-from triage.web.state import database, db_session, models, settings, tipbook
+from triage.web.state import database, db_session, models, settings, tipbook, words
 from triage.web.taxonomy import department_name
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ def create_ticket(body: TicketIn, header: IntakeHeaders) -> tuple[dict[str, Any]
         qc_share=conf.review_random_share,
         repeats=repeats.RepeatPolicy.from_settings(conf),
         idempotency=claim,
+        words=words(),
     )
     # Committed: from here on nothing may answer "not stored", or the client sends it again.
     log.info("ticket %s received: %s -> %s", ticket.code, category or "-", ticket.department or "-")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from triage.web.pages import charts
 from triage.web.pages.auth import signed_in
 from triage.web.pages.blueprint import bp
 from triage.web.pages.present import label_name, label_options, masked_body
-from triage.web.state import db_session, settings
+from triage.web.state import settings, stats_session, words
 from triage.web.taxonomy import heads as served_heads
 
 VIEWERS = ("reviewer", "department")  # and admin
@@ -60,7 +59,7 @@ def _examples(codes: set[str]) -> dict[str, dict[str, str]]:
     """Masked title and excerpt of the example tickets, so a hotspot reads as messages."""
     if not codes:
         return {}
-    rows = db_session().execute(
+    rows = stats_session().execute(
         select(Ticket.code, Ticket.title, Ticket.text_masked).where(Ticket.code.in_(codes))
     )
     return {c: {"title": mask(t) if t else "", "excerpt": masked_body(t, m)[:80]} for c, t, m in rows}
@@ -72,21 +71,21 @@ def dashboard() -> str:
     conf, where = settings(), scope()
     first = first_day(where)
     figures = stats.summary(
-        db_session(),
+        stats_session(),
         day_start(first, settings().timezone),
         None,
         where["department"],
         heads=list(served_heads()),
     )
     spots = hotspots.report(
-        db_session(),
+        stats_session(),
         now=datetime.now(UTC),
         window=HOTSPOT_WINDOW,
         baseline=HOTSPOT_BASELINE,
         department=where["department"],
         alpha=conf.hotspot_alpha,
         min_count=conf.hotspot_min_count,
-        words=hotspots.Words.load(Path(conf.data_dir)),
+        words=words(),
     )
     codes = {c for h in spots["hotspots"] for c in h.get("examples", [])}
     codes |= {c for topics in spots["emerging"].values() for t in topics for c in t.get("examples", [])}
@@ -107,7 +106,7 @@ def dashboard() -> str:
 
 def _charts(where: dict[str, Any], first: date) -> dict[str, Markup]:
     """Every chart of the period, as inline SVG with the taxonomy's Chinese names."""
-    session, now = db_session(), datetime.now(UTC)
+    session, now = stats_session(), datetime.now(UTC)
     conds = stats.scope(day_start(first, settings().timezone), None, where["department"])
     zone = ZoneInfo(settings().timezone)
     rows = session.execute(select(Ticket.created_at, Ticket.category).where(*conds))
