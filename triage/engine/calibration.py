@@ -106,7 +106,9 @@ def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[st
     base = review_scores(proba, np.zeros(n_classes))
     gamma, own = 0.0, np.zeros(n_classes)
     if 0 < right.sum() < len(right):
-        labels = sparse.csr_matrix((np.ones(len(top)), (np.arange(len(top)), top)), shape=(len(top), n_classes))
+        labels = sparse.csr_matrix(
+            (np.ones(len(top)), (np.arange(len(top)), top)), shape=(len(top), n_classes)
+        )
         X = sparse.hstack([sparse.csr_matrix(np.column_stack([base, np.log(share[top])])), labels]).tocsr()
         coef = LogisticRegression(C=1.0, max_iter=5000).fit(X, right).coef_[0]
         a, b = coef[:2]

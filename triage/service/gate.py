@@ -92,7 +92,9 @@ def macro_f1_drop_p(
             hit = counts @ (truth_1h * (pred == y)[:, None])
             total = truth + np.stack([np.bincount(pred, weights=c, minlength=k) for c in counts])
             present = total > 0
-            f1.append(np.where(present, 2 * hit / np.maximum(total, 1e-12), 0.0).sum(axis=1) / present.sum(axis=1))
+            f1.append(
+                np.where(present, 2 * hit / np.maximum(total, 1e-12), 0.0).sum(axis=1) / present.sum(axis=1)
+            )
         not_worse += int((f1[1] >= f1[0]).sum())
     return float((1 + not_worse) / (rounds + 1))
 
@@ -156,7 +158,8 @@ def compare(
             if p < alpha:
                 result.passed = False
                 result.reasons.append(
-                    f"{head} macro-F1 drops by {drop:.3f} (allowed {max_f1_drop}; bootstrap p {p:.2g} < {alpha})"
+                    f"{head} macro-F1 drops by {drop:.3f} "
+                    f"(allowed {max_f1_drop}; bootstrap p {p:.2g} < {alpha})"
                 )
         if head == DEPARTMENT:
             paired = paired_drops(sub_labels, right_before, right_after, min_support)
