@@ -89,3 +89,4 @@ def test_macro_f1_noise_from_a_few_rare_rows_passes_a_clear_loss_is_refused():
     result = _gate(labels, before, after)
     assert not result.passed
     assert any(r.startswith("department macro-F1 drops by") and "bootstrap p" in r for r in result.reasons)
+    assert "bootstrap p" in result.table()

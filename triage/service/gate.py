@@ -46,6 +46,8 @@ class GateResult:
                 f"{head}: macro-F1 {h['active']['macro_f1']:.3f} -> {h['candidate']['macro_f1']:.3f} "
                 f"(accuracy {h['active']['accuracy']:.3f} -> {h['candidate']['accuracy']:.3f}, n={h['n']})"
             )
+            if "macro_f1_drop_p" in h:
+                lines[-1] += f", drop's bootstrap p {h['macro_f1_drop_p']:.3f}"
             lines.append(f"  {'label':<26}{'recall before':>14}{'after':>8}{'support':>9}")
             for label, before in h["active"]["per_class"].items():
                 after = h["candidate"]["per_class"].get(label, {"recall": 0.0})
