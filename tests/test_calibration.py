@@ -66,6 +66,23 @@ def test_margin_review_reaches_target_and_serving_agrees():
     assert np.array(served)[clear].tolist() == auto[clear].tolist()
 
 
+def test_a_label_right_more_often_at_the_same_margin_gets_a_higher_offset():
+    rng = np.random.default_rng(1)
+    n = 8000
+    top = rng.integers(0, 4, n)
+    scores = rng.normal(0, 1, (n, 4))
+    scores[np.arange(n), top] += rng.uniform(0, 4, n)  # the same margins for every label
+    # Labels 0 and 1 are right whenever on top; 2 and 3 (as common) are swapped 40% of the time.
+    swap = (top >= 2) & (rng.random(n) < 0.4)
+    y = np.where(swap, 5 - top, top)
+    proba = cal.softmax(scores, 1.0)
+    review, offset = cal.fit_review(proba, y, 0.95)
+    assert min(offset[:2]) > max(offset[2:]) + 0.5
+    auto = cal.routed_alone(proba, review, offset)
+    assert (proba.argmax(axis=1)[auto] == y[auto]).mean() >= 0.95
+    assert auto[top < 2].mean() > 2 * auto[top >= 2].mean()
+
+
 def test_old_models_keep_the_top_probability_rule():
     proba = np.array([[0.9, 0.1], [0.6, 0.4]])
     assert cal.routed_alone(proba, {"threshold": 0.8}, None).tolist() == [True, False]

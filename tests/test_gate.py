@@ -68,3 +68,25 @@ def test_rows_won_back_offset_rows_lost():
     assert (t["b"], t["c"]) == (6, 6) and t["p"] > 0.5
     # A department under min_support is not tested at all.
     assert paired_drops(["x"] * 4, right_before[:4], right_after[:4], 5) == {}
+
+
+def test_macro_f1_noise_from_a_few_rare_rows_passes_a_clear_loss_is_refused():
+    # 60 departments of 3 rows: the candidate trades rows of rare departments back and forth,
+    # losing a little more than it wins (8 rows against 3: macro-F1 -0.021, more than the
+    # 0.02 allowed, bootstrap p about 0.1).
+    labels = [f"d{k:02d}" for k in range(60) for _ in range(3)]
+    before, after = list(labels), list(labels)
+    for r in range(8):
+        after[3 * r] = "d59"
+    for r in range(20, 23):
+        before[3 * r] = "d59"
+    result = _gate(labels, before, after)
+    drop = result.heads[DEPARTMENT]["active"]["macro_f1"] - result.heads[DEPARTMENT]["candidate"]["macro_f1"]
+    assert drop > 0.02 and result.heads[DEPARTMENT]["macro_f1_drop_p"] >= 0.05
+    assert result.passed, result.reasons
+    for r in range(0, 90):  # now half of all rows go wrong
+        after[r] = "d59"
+    result = _gate(labels, before, after)
+    assert not result.passed
+    assert any(r.startswith("department macro-F1 drops by") and "bootstrap p" in r for r in result.reasons)
+    assert "bootstrap p" in result.table()

@@ -185,7 +185,9 @@ class Settings(BaseSettings):
         2.0, gt=0, description="How often each worker checks the registry for a new active model."
     )
     gate_max_f1_drop: Drop = Field(
-        0.02, description="Promotion gate: largest allowed drop of any head's macro-F1."
+        0.02,
+        description="Promotion gate: largest allowed drop of any head's macro-F1 "
+        "(refused only when the drop is also significant, see `gate_alpha`).",
     )
     gate_max_recall_drop: Drop = Field(
         0.05,
@@ -194,8 +196,8 @@ class Settings(BaseSettings):
     )
     gate_alpha: Share = Field(
         0.05,
-        description="Promotion gate: significance level of the per-department paired test "
-        "(one-sided exact McNemar, Benjamini-Hochberg across departments).",
+        description="Promotion gate: significance level of the paired tests (per department, "
+        "one-sided exact McNemar with Benjamini-Hochberg; per head's macro-F1, paired bootstrap).",
     )
     review_random_share: Drop = Field(
         0.05, description="Share of confident tickets also sent to review as quality control."

@@ -86,12 +86,17 @@ def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[st
 
     The margin between the two best labels ranks rows by how likely the top label is right
     better than the top probability alone, and a label that is common in training is more
-    often right at the same margin (class weights flatten the big labels' scores). A
-    logistic fit of "top label right" on (margin, log share of the top label) gives how much
-    that share counts: offset[c] = weight * log share(c). ``margin_threshold`` is then the
-    lowest score whose auto-routed share is ``target`` precise; ``threshold`` keeps the
-    top-probability rule's cut for models and readers that know only that one.
+    often right at the same margin (class weights flatten the big labels' scores). Some
+    labels are also reliably right (or wrong) at a lower (higher) margin than their share
+    says: a department whose orders read alike. A logistic fit of "top label right" on the
+    margin, the log share of the top label and one indicator per top label (L2-shrunk, so a
+    label seen a few times stays near what its share says) gives each label its offset:
+    offset[c] = (weight * log share(c) + own term of c) / margin slope, in margin units.
+    ``margin_threshold`` is then the lowest score whose auto-routed share is ``target``
+    precise; ``threshold`` keeps the top-probability rule's cut for models and readers that
+    know only that one.
     """
+    from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
     n_classes = proba.shape[1]
@@ -99,12 +104,17 @@ def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[st
     top = proba.argmax(axis=1)
     right = (top == y).astype(np.float64)
     base = review_scores(proba, np.zeros(n_classes))
-    gamma = 0.0
+    gamma, own = 0.0, np.zeros(n_classes)
     if 0 < right.sum() < len(right):
-        fit = LogisticRegression(C=1.0, max_iter=1000).fit(np.column_stack([base, np.log(share[top])]), right)
-        a, b = fit.coef_[0]
-        gamma = float(np.clip(b / a, 0.0, 5.0)) if a > 0 else 0.0
-    offset = gamma * np.log(share)
+        labels = sparse.csr_matrix(
+            (np.ones(len(top)), (np.arange(len(top)), top)), shape=(len(top), n_classes)
+        )
+        X = sparse.hstack([sparse.csr_matrix(np.column_stack([base, np.log(share[top])])), labels]).tocsr()
+        coef = LogisticRegression(C=1.0, max_iter=5000).fit(X, right).coef_[0]
+        a, b = coef[:2]
+        if a > 0:
+            gamma, own = float(np.clip(b / a, 0.0, 5.0)), coef[2:] / a
+    offset = gamma * np.log(share) + own
     by_margin = _cut(review_scores(proba, offset), right, target)
     review = fit_review_threshold(proba, y, target)
     review.update(
