@@ -207,20 +207,24 @@ class TriageModel(BaseEstimator):
             w = weights[rows]
             jobs += [delayed(self._fold_scores)(counts, rows, yi, w, tr, te) for tr, te in splits]
             jobs.append(delayed(self._fit)(X_all[rows], yi, w, len(rows)))
-        results = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(jobs)
-        self.heads_: dict[str, HeadModel] = {}
-        self.cv_: dict[str, dict[str, Any]] = {}
-        self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for head, rows, yi, classes, splits in plans:
-            scored = np.concatenate([te for _, te in splits])
-            parts = []
-            for k in range(len(splits)):
-                parts.append(next(results))  # in order, as each fit finishes
-                progress(f"cross-validating {head}", k + 1, len(splits))
-            scores = np.vstack(parts)
-            clf = next(results)
-            self.heads_[head] = self._calibrate_head(head, clf, classes, yi[scored], scores, len(splits))
-            self.oof_[head] = (rows[scored], cal.softmax(scores, self.heads_[head].temperature))
+        # A large head's capped passes end unconverged by design. Warning filters are
+        # process-wide and catch_warnings is not thread-safe, so it wraps the threads here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            results = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(jobs)
+            self.heads_: dict[str, HeadModel] = {}
+            self.cv_: dict[str, dict[str, Any]] = {}
+            self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            for head, rows, yi, classes, splits in plans:
+                scored = np.concatenate([te for _, te in splits])
+                parts = []
+                for k in range(len(splits)):
+                    parts.append(next(results))  # in order, as each fit finishes
+                    progress(f"cross-validating {head}", k + 1, len(splits))
+                scores = np.vstack(parts)
+                clf = next(results)
+                self.heads_[head] = self._calibrate_head(head, clf, classes, yi[scored], scores, len(splits))
+                self.oof_[head] = (rows[scored], cal.softmax(scores, self.heads_[head].temperature))
         self.n_train_ = len(X)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.serving_ = self._serving()
@@ -259,9 +263,7 @@ class TriageModel(BaseEstimator):
             return list(splitter.split(index, y))
 
     def _fit(self, X: Any, y: np.ndarray, weights: np.ndarray, head_rows: int) -> LinearSVC:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a large head's cap
-            return self._classifier(head_rows).fit(X, y, class_weights(y, weights, self.class_weight_power))
+        return self._classifier(head_rows).fit(X, y, class_weights(y, weights, self.class_weight_power))
 
     def _fold_scores(
         self,
