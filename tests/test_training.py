@@ -58,4 +58,6 @@ def test_a_large_head_is_calibrated_on_one_held_out_slice(tiny_data):
     assert len(model.oof_["category"][0]) == n // 4
     assert card["params"]["holdout_above"] == n // 2 and card["params"]["class_weight_power"] == 0.5
     small = TriageModel().fit(tiny_data.items, tiny_data.labels).card()["heads"]["category"]
-    assert small["folds"] == 2 and small["calibration_rows"] == n
+    assert small["folds"] == 3 and small["calibration_rows"] == n
+    bigger = TriageModel(two_folds_above=n // 2).fit(tiny_data.items, tiny_data.labels)
+    assert bigger.card()["heads"]["category"]["folds"] == 2

@@ -96,6 +96,8 @@ class TriageModel(BaseEstimator):
     C : regularisation of each head's LinearSVC.
     cv : folds for the out-of-fold scores that calibrate confidence, fit the review
         thresholds and conformal sets, and give the card's metrics.
+    two_folds_above : a head with more rows uses at most 2 folds (three fits, two of them
+        on half the rows); a smaller one is cheap, and its third fold calibrates better.
     holdout_above, holdout_rows : a head with more than ``holdout_above`` rows is
         calibrated on one stratified held-out slice of ``holdout_rows`` rows instead of
         ``cv`` folds (one extra fit instead of ``cv``).
@@ -116,7 +118,8 @@ class TriageModel(BaseEstimator):
     def __init__(
         self,
         C: float = 0.5,
-        cv: int = 2,
+        cv: int = 3,
+        two_folds_above: int = 4_000,
         holdout_above: int = 50_000,
         holdout_rows: int = 20_000,
         tol: float = 1e-3,
@@ -138,6 +141,7 @@ class TriageModel(BaseEstimator):
     ) -> None:
         self.C = C
         self.cv = cv
+        self.two_folds_above = two_folds_above
         self.holdout_above = holdout_above
         self.holdout_rows = holdout_rows
         self.tol = tol
@@ -258,7 +262,8 @@ class TriageModel(BaseEstimator):
                     index, test_size=self.holdout_rows, stratify=strata, random_state=self.random_state
                 )
                 return [(np.sort(train), np.sort(test))]
-            folds = max(2, min(self.cv, int(np.bincount(y).max())))
+            cv = min(self.cv, 2) if len(y) > self.two_folds_above else self.cv
+            folds = max(2, min(cv, int(np.bincount(y).max())))
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             return list(splitter.split(index, y))
 
