@@ -119,7 +119,7 @@ class TriageModel(BaseEstimator):
         self,
         C: float = 0.5,
         cv: int = 3,
-        two_folds_above: int = 4_000,
+        two_folds_above: int = 10_000,
         holdout_above: int = 50_000,
         holdout_rows: int = 20_000,
         tol: float = 1e-3,
