@@ -22,6 +22,20 @@ def test_fold_features_equal_a_vectorizer_refit_on_the_fold(tiny_data):
         assert abs(got - want).max() < 1e-12
 
 
+def test_counts_streamed_in_chunks_give_the_vectorizers_fit_on_token_lists(tiny_data):
+    fz = Featurizer()
+    analyzed = [fz.analyze(as_document(x)) for x in tiny_data.items]
+    counts = TermCounts(iter(analyzed), [0, 1], min_df=2, chunk=7)  # a generator, many chunks
+    want = Featurizer().fit_analyzed(analyzed)
+    got = Featurizer().fit_counts(counts)
+    assert got.n_features_ == want.n_features_
+    for g, w in zip(got.blocks(), want.blocks(), strict=True):
+        assert g.terms == w.terms and np.array_equal(g.idf, w.idf)
+    assert abs(counts.tfidf() - want.transform_analyzed(analyzed)).max() < 1e-12
+    sample = analyzed[:20]
+    assert abs(got.transform_analyzed(sample) - want.transform_analyzed(sample)).max() == 0
+
+
 def test_class_weights_temper_big_classes_and_keep_the_mean():
     y = np.array([0, 0, 0, 0, 1])
     w = class_weights(y, np.ones(5), 0.5)
@@ -34,7 +48,9 @@ def test_class_weights_temper_big_classes_and_keep_the_mean():
 
 def test_a_large_head_is_calibrated_on_one_held_out_slice(tiny_data):
     n = len(tiny_data.items)
-    model = TriageModel(holdout_above=n // 2, holdout_rows=n // 4).fit(tiny_data.items, tiny_data.labels)
+    model = TriageModel(holdout_above=n // 2, holdout_rows=n // 4, large_max_iter=3)
+    model.fit(tiny_data.items, tiny_data.labels)
+    assert model.heads_["category"].clf.n_iter_ <= 3  # passes capped: cost linear in rows
     card = model.card()
     head = card["heads"]["category"]
     assert head["folds"] == 1 and head["calibration_rows"] == n // 4
@@ -43,3 +59,5 @@ def test_a_large_head_is_calibrated_on_one_held_out_slice(tiny_data):
     assert card["params"]["holdout_above"] == n // 2 and card["params"]["class_weight_power"] == 0.5
     small = TriageModel().fit(tiny_data.items, tiny_data.labels).card()["heads"]["category"]
     assert small["folds"] == 3 and small["calibration_rows"] == n
+    bigger = TriageModel(two_folds_above=n // 2).fit(tiny_data.items, tiny_data.labels)
+    assert bigger.card()["heads"]["category"]["folds"] == 2

@@ -8,7 +8,8 @@ uses the same analyzers without scikit-learn (``blocks`` hands the fitted vocabu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,6 +82,22 @@ class Featurizer(TransformerMixin, BaseEstimator):
         self.n_features_ = offset
         return self
 
+    def fit_counts(self, counts: TermCounts) -> Featurizer:
+        """The vectorizers ``fit_analyzed`` would give on the documents ``counts`` counted."""
+        self.vectorizers_ = []
+        self.offsets_ = []
+        offset = 0
+        for block, terms, (keep, idf) in zip(counts.blocks, counts.terms, counts.vocabulary(), strict=True):
+            vec = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True, dtype=np.float64)
+            vec.vocabulary_ = {str(t): i for i, t in enumerate(terms[keep])}
+            vec.idf_ = idf
+            vec.stop_words_ = None
+            self.vectorizers_.append((block, vec))
+            self.offsets_.append(offset)
+            offset += len(keep)
+        self.n_features_ = offset
+        return self
+
     def transform_analyzed(self, analyzed: Sequence[Analyzed]) -> sp.csr_matrix:
         check_is_fitted(self, "vectorizers_")
         mats = [vec.transform([doc[b] for doc in analyzed]) for b, vec in self.vectorizers_]
@@ -113,46 +130,93 @@ class Featurizer(TransformerMixin, BaseEstimator):
 
 
 class TermCounts:
-    """Raw term counts of every block over all training rows, counted once.
+    """Raw term counts of every block over all training rows, counted in one pass.
 
-    Cross-validation needs each fold's own TF-IDF (vocabulary and idf from the fold's
-    training rows only). Selecting columns of these counts gives exactly what refitting
-    ``TfidfVectorizer`` per fold gives (terms in the same sorted order), without walking the
-    token lists again.
+    The documents may be a generator: token lists are not kept (at a million rows they would
+    not fit in memory), only each block's vocabulary and a sparse count matrix, built in
+    chunks. Cross-validation needs each fold's own TF-IDF (vocabulary and idf from the fold's
+    training rows only): selecting columns of these counts gives exactly what refitting
+    ``TfidfVectorizer`` per fold gives (terms in the same sorted order).
     """
 
-    def __init__(self, analyzed: Sequence[Analyzed], blocks: Sequence[int], min_df: int) -> None:
+    def __init__(
+        self, analyzed: Iterable[Analyzed], blocks: Sequence[int], min_df: int, chunk: int = 4096
+    ) -> None:
         self.min_df = min_df
-        self.counts: list[sp.csr_matrix] = []
-        for block in blocks:
-            vocab: dict[str, int] = {}
-            indptr: list[int] = [0]
-            indices: list[int] = []
-            for doc in analyzed:
-                indices.extend(vocab.setdefault(t, len(vocab)) for t in doc[block])
+        self.blocks = list(blocks)
+        vocabs: list[dict[str, int]] = [{} for _ in self.blocks]
+        done: list[list[sp.csr_matrix]] = [[] for _ in self.blocks]
+        open_: list[tuple[array[int], list[int]]] = [(array("i"), [0]) for _ in self.blocks]
+
+        def flush() -> None:
+            for j, (indices, indptr) in enumerate(open_):
+                if len(indptr) > 1:
+                    cols = np.frombuffer(indices, dtype=np.int32)
+                    m = sp.csr_matrix(
+                        (np.ones(len(cols), np.float32), cols, indptr),
+                        shape=(len(indptr) - 1, len(vocabs[j])),
+                    )
+                    m.sum_duplicates()  # a term's count in a row
+                    done[j].append(m)
+                open_[j] = (array("i"), [0])
+
+        for n, doc in enumerate(analyzed, start=1):
+            for j, block in enumerate(self.blocks):
+                vocab, (indices, indptr) = vocabs[j], open_[j]
+                indices.extend([vocab.setdefault(t, len(vocab)) for t in doc[block]])
                 indptr.append(len(indices))
-            data = np.ones(len(indices), dtype=np.float64)
-            m = sp.csr_matrix((data, indices, indptr), shape=(len(analyzed), len(vocab)))
-            m.sum_duplicates()
-            order = np.argsort(np.array(list(vocab), dtype=object), kind="stable")
-            self.counts.append(m[:, order].tocsr())  # columns in sorted term order, as sklearn
+            if n % chunk == 0:
+                flush()
+        flush()
+        self.terms: list[np.ndarray] = []
+        self.counts: list[sp.csr_matrix] = []
+        for vocab, parts in zip(vocabs, done, strict=True):
+            terms = np.array(list(vocab), dtype=object)
+            order = np.argsort(terms, kind="stable")
+            rank = np.empty(len(order), dtype=np.int32)
+            rank[order] = np.arange(len(order), dtype=np.int32)
+            # Columns in sorted term order, as sklearn has them; each chunk as wide as the end.
+            parts = [
+                sp.csr_matrix((m.data, rank[m.indices], m.indptr), shape=(m.shape[0], len(vocab)))
+                for m in parts
+            ]
+            counts = (
+                sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, len(vocab)), dtype=np.float32)
+            )
+            counts.sort_indices()
+            self.terms.append(terms[order])
+            self.counts.append(counts)
+
+    def vocabulary(self, rows: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per block: (kept column indices, their idf) with document frequencies over ``rows``
+        (default all), as TfidfVectorizer(min_df, smooth idf) would keep and weigh them."""
+        out = []
+        for counts in self.counts:
+            fit = counts if rows is None else counts[rows]
+            df = np.bincount(fit.indices, minlength=fit.shape[1])
+            keep = np.flatnonzero(df >= self.min_df)
+            out.append((keep, np.log((1 + fit.shape[0]) / (1 + df[keep])) + 1.0))
+        return out
+
+    def tfidf(self) -> sp.csr_matrix:
+        """TF-IDF of every row with vocabulary and idf from every row: the featurizer's matrix."""
+        parts = [
+            _tfidf(c[:, keep], idf) for c, (keep, idf) in zip(self.counts, self.vocabulary(), strict=True)
+        ]
+        return sp.hstack(parts, format="csr")
 
     def fold(self, train: np.ndarray, test: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``."""
         parts: tuple[list[sp.csr_matrix], list[sp.csr_matrix]] = ([], [])
-        for counts in self.counts:
-            fit = counts[train]
-            df = np.bincount(fit.indices, minlength=fit.shape[1])
-            keep = np.flatnonzero(df >= self.min_df)
-            idf = np.log((1 + len(train)) / (1 + df[keep])) + 1.0
-            for rows, out in ((fit, parts[0]), (counts[test], parts[1])):
-                out.append(_tfidf(rows[:, keep], idf))
+        for counts, (keep, idf) in zip(self.counts, self.vocabulary(train), strict=True):
+            for rows, out in ((train, parts[0]), (test, parts[1])):
+                out.append(_tfidf(counts[rows][:, keep], idf))
         return sp.hstack(parts[0], format="csr"), sp.hstack(parts[1], format="csr")
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf times idf, each row l2-normalised (TfidfVectorizer's defaults here)."""
-    m = counts.tocsr(copy=True)
+    m = counts.astype(np.float64)  # a copy: counts are float32
     m.eliminate_zeros()
     np.log(m.data, out=m.data)
     m.data += 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.svm import LinearSVC
 
 from triage.engine import calibration as cal
-from triage.engine.features import Featurizer, TermCounts
+from triage.engine.features import Analyzed, Featurizer, TermCounts
 from triage.engine.metrics import head_metrics
 from triage.engine.progress import Progress, quiet
 from triage.engine.scoring import Features, LinearHead, ServingModel, as_document
@@ -95,11 +95,15 @@ class TriageModel(BaseEstimator):
     ----------
     C : regularisation of each head's LinearSVC.
     cv : folds for the out-of-fold scores that calibrate confidence, fit the review
-        thresholds and conformal sets, and give the card's metrics (3 calibrate as well
-        as 5 at about half the cost).
+        thresholds and conformal sets, and give the card's metrics.
+    two_folds_above : a head with more rows uses at most 2 folds (three fits, two of them
+        on half the rows); a smaller one is cheap, and its third fold calibrates better.
     holdout_above, holdout_rows : a head with more than ``holdout_above`` rows is
         calibrated on one stratified held-out slice of ``holdout_rows`` rows instead of
         ``cv`` folds (one extra fit instead of ``cv``).
+    tol : liblinear's stopping tolerance (1e-3 gave the same predictions as 1e-4).
+    large_max_iter : passes over the rows at most for a head above ``holdout_above``,
+        so its cost grows linearly with the rows.
     class_weight_power : each head's rows are weighted by n_class ** -power on top of
         the sample weights (0 turns it off).
     n_jobs : fits run side by side (threads: liblinear releases the GIL).
@@ -115,8 +119,11 @@ class TriageModel(BaseEstimator):
         self,
         C: float = 0.5,
         cv: int = 3,
+        two_folds_above: int = 10_000,
         holdout_above: int = 50_000,
         holdout_rows: int = 20_000,
+        tol: float = 1e-3,
+        large_max_iter: int = 30,
         class_weight_power: float = 0.5,
         n_jobs: int = 2,
         target_precision: float = 0.95,
@@ -134,8 +141,11 @@ class TriageModel(BaseEstimator):
     ) -> None:
         self.C = C
         self.cv = cv
+        self.two_folds_above = two_folds_above
         self.holdout_above = holdout_above
         self.holdout_rows = holdout_rows
+        self.tol = tol
+        self.large_max_iter = large_max_iter
         self.class_weight_power = class_weight_power
         self.n_jobs = n_jobs
         self.target_precision = target_precision
@@ -161,8 +171,11 @@ class TriageModel(BaseEstimator):
             stopwords=tuple(self.stopwords),
         )
 
-    def _classifier(self) -> LinearSVC:
-        return LinearSVC(C=self.C, max_iter=10000, random_state=self.random_state)
+    def _classifier(self, head_rows: int) -> LinearSVC:
+        # Past a few dozen passes liblinear only polishes: a large head stops early, so
+        # its cost is linear in rows (a small one runs to the tolerance, as it always has).
+        max_iter = 10000 if head_rows <= self.holdout_above else self.large_max_iter
+        return LinearSVC(C=self.C, tol=self.tol, max_iter=max_iter, random_state=self.random_state)
 
     def fit(
         self,
@@ -179,40 +192,44 @@ class TriageModel(BaseEstimator):
         """
         if not y:
             raise ValueError("no label columns to train")
-        docs = [as_document(item) for item in X]
         featurizer = self._featurizer()
-        analyzed = []
-        for n, doc in enumerate(docs, start=1):
-            analyzed.append(featurizer.analyze(doc))
-            if n % 500 == 0 or n == len(docs):
-                progress("segmenting", n, len(docs))
-        weights = np.ones(len(docs)) if sample_weight is None else np.asarray(sample_weight, float)
-        self.featurizer_ = featurizer.fit_analyzed(analyzed)
-        X_all = self.featurizer_.transform_analyzed(analyzed)
-        counts = TermCounts(analyzed, featurizer._blocks(), self.min_df)
-        del analyzed  # the counts hold all the folds need
+
+        def analyzed() -> Iterator[Analyzed]:  # one at a time: a million token lists do not fit
+            for n, item in enumerate(X, start=1):
+                yield featurizer.analyze(as_document(item))
+                if n % 500 == 0 or n == len(X):
+                    progress("segmenting", n, len(X))
+
+        counts = TermCounts(analyzed(), featurizer._blocks(), self.min_df)
+        weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+        self.featurizer_ = featurizer.fit_counts(counts)
+        X_all = counts.tfidf()
         plans = [self._plan(head, labels) for head, labels in y.items()]
         # Every fit (each head's calibration folds and its final model) is independent.
         jobs = []
         for _, rows, yi, _, splits in plans:
             w = weights[rows]
             jobs += [delayed(self._fold_scores)(counts, rows, yi, w, tr, te) for tr, te in splits]
-            jobs.append(delayed(self._fit)(X_all[rows], yi, w))
-        results = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(jobs)
-        self.heads_: dict[str, HeadModel] = {}
-        self.cv_: dict[str, dict[str, Any]] = {}
-        self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for head, rows, yi, classes, splits in plans:
-            scored = np.concatenate([te for _, te in splits])
-            parts = []
-            for k in range(len(splits)):
-                parts.append(next(results))  # in order, as each fit finishes
-                progress(f"cross-validating {head}", k + 1, len(splits))
-            scores = np.vstack(parts)
-            clf = next(results)
-            self.heads_[head] = self._calibrate_head(head, clf, classes, yi[scored], scores, len(splits))
-            self.oof_[head] = (rows[scored], cal.softmax(scores, self.heads_[head].temperature))
-        self.n_train_ = len(docs)
+            jobs.append(delayed(self._fit)(X_all[rows], yi, w, len(rows)))
+        # A large head's capped passes end unconverged by design. Warning filters are
+        # process-wide and catch_warnings is not thread-safe, so it wraps the threads here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            results = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(jobs)
+            self.heads_: dict[str, HeadModel] = {}
+            self.cv_: dict[str, dict[str, Any]] = {}
+            self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            for head, rows, yi, classes, splits in plans:
+                scored = np.concatenate([te for _, te in splits])
+                parts = []
+                for k in range(len(splits)):
+                    parts.append(next(results))  # in order, as each fit finishes
+                    progress(f"cross-validating {head}", k + 1, len(splits))
+                scores = np.vstack(parts)
+                clf = next(results)
+                self.heads_[head] = self._calibrate_head(head, clf, classes, yi[scored], scores, len(splits))
+                self.oof_[head] = (rows[scored], cal.softmax(scores, self.heads_[head].temperature))
+        self.n_train_ = len(X)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.serving_ = self._serving()
         return self
@@ -245,12 +262,13 @@ class TriageModel(BaseEstimator):
                     index, test_size=self.holdout_rows, stratify=strata, random_state=self.random_state
                 )
                 return [(np.sort(train), np.sort(test))]
-            folds = max(2, min(self.cv, int(np.bincount(y).max())))
+            cv = min(self.cv, 2) if len(y) > self.two_folds_above else self.cv
+            folds = max(2, min(cv, int(np.bincount(y).max())))
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             return list(splitter.split(index, y))
 
-    def _fit(self, X: Any, y: np.ndarray, weights: np.ndarray) -> LinearSVC:
-        return self._classifier().fit(X, y, class_weights(y, weights, self.class_weight_power))
+    def _fit(self, X: Any, y: np.ndarray, weights: np.ndarray, head_rows: int) -> LinearSVC:
+        return self._classifier(head_rows).fit(X, y, class_weights(y, weights, self.class_weight_power))
 
     def _fold_scores(
         self,
@@ -264,7 +282,7 @@ class TriageModel(BaseEstimator):
         """Scores of the ``test`` rows by a model fit on the ``train`` rows only (its own
         vocabulary and idf), one column per class of the head."""
         X_train, X_test = counts.fold(rows[train], rows[test])
-        clf = self._fit(X_train, y[train], weights[train])
+        clf = self._fit(X_train, y[train], weights[train], len(rows))
         fold_scores = clf.decision_function(X_test)
         if fold_scores.ndim == 1:
             fold_scores = np.column_stack([-fold_scores, fold_scores]) / 2

@@ -130,6 +130,9 @@ def retrain(
         f"Training on {len(items)} messages, {n_corrections} of them verified corrections; "
         f"heads: {', '.join(heads)}."
     )
+    # End the read transaction before the long fit: it must hold no snapshot that keeps
+    # SQLite's WAL from being checkpointed or PostgreSQL's vacuum from cleaning up meanwhile.
+    session.commit()
     # Names and the fallback as the active model's taxonomy has them now.
     params = {"names": {h: dict(heads.names[h]) for h in heads}, "fallback": dict(heads.fallback)}
     try:
