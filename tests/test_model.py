@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 from triage.engine.calibration import routed_alone, softmax
 from triage.engine.model import TriageModel, as_document
 from triage.engine.persist import CARD, load_model
-from triage.engine.scoring import _readable
+from triage.engine.scoring import _readable, char_ngrams, word_ngrams
 from triage.engine.text import tokenize
 
 DATA = PROJECT_ROOT / "data"
@@ -221,3 +221,15 @@ def test_verified_answers_return_the_reviewers_labels(tiny_data):
     assert result["category"]["confidence"] == 1.0 and not result["needs_review"]
     assert model.route_many([text])[0]["category"]["label"] == "other"
     assert "verified" not in model.route("营业执照怎么办")["category"]
+
+
+def test_ngrams_are_every_slice_in_order():
+    doc = "营业执照ABC 办理"
+    low = doc.lower()
+    for lo, hi in [(1, 3), (2, 3), (1, 1), (3, 5), (2, 20)]:
+        expected = [low[i : i + n] for n in range(lo, hi + 1) for i in range(len(low) - n + 1)]
+        assert char_ngrams(doc, lo, hi) == expected
+    words = ["a", "b", "c", "d"]
+    assert word_ngrams(words, 1, 3) == [*words, "a b", "b c", "c d", "a b c", "b c d"]
+    assert word_ngrams(words, 2, 2) == ["a b", "b c", "c d"]
+    assert char_ngrams("", 1, 3) == [] and word_ngrams([], 1, 2) == []

@@ -1,8 +1,11 @@
 import time
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from triage.engine.text import MAX_CHARS, mask, normalize, prepare, tokenize
+from triage.engine.text import MAX_CHARS, _nfkc, mask, normalize, prepare, tokenize
 
 
 def test_normalize_converts_traditional_and_full_width():
@@ -82,3 +85,20 @@ def test_tokenize_drops_stop_words_and_folds_digits():
 
 def test_tokenize_empty():
     assert tokenize("") == []
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.characters(max_codepoint=0x10FFFF), max_size=30))
+def test_nfkc_shortcut_equals_nfkc_on_any_text(text):
+    assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+@pytest.mark.parametrize("text", ["ＡＢＣ，１２３", "Ａ\u0301　ｶﾞ", "全角：（括号）！", "ﬁ①", "普通的句子。"])
+def test_nfkc_shortcut_equals_nfkc_on_full_width_and_combining_text(text):
+    assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_nfkc_shortcut_equals_nfkc_on_every_project_text():
+    from seeding import texts
+
+    assert all(_nfkc(t) == unicodedata.normalize("NFKC", t) for t in texts())

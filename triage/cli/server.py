@@ -92,17 +92,28 @@ _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[\s-]{0,40}\d){6,}")
 MAX_LOGGED_PATH = 256
 
 
+#: Paths that masking left as they were (the API's own: /v1/triage, /healthz), so the next
+#: request to one is logged without masking it again; nothing personal is kept here.
+_CLEAN_PATHS: set[str] = set()
+MAX_CLEAN_PATHS = 1000
+
+
 def mask_path(path: str) -> str:
     """A request path fit for the log: people type phone or ID numbers where a query code
     belongs (GET /v1/tickets/<code>), and the path is logged. A long path is cut (marked
     with an ellipsis) before masking, so an unauthenticated request costs no more than a
     short one."""
+    if path in _CLEAN_PATHS:
+        return path
     from triage.engine.text import mask
 
     cut = len(path) > MAX_LOGGED_PATH
     if cut:  # the segment cut in two goes whole: half a number or address is not masked
         path = path[:MAX_LOGGED_PATH].rpartition("/")[0] + "/"
-    return _DIGIT_RUN.sub("[NUMBER]", mask(path)) + ("…" if cut else "")
+    masked = _DIGIT_RUN.sub("[NUMBER]", mask(path)) + ("…" if cut else "")
+    if masked == path and len(_CLEAN_PATHS) < MAX_CLEAN_PATHS:
+        _CLEAN_PATHS.add(path)
+    return masked
 
 
 def _access_logger(log_format: str) -> type:

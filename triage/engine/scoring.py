@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import add
 from typing import Any
 
 import numpy as np
@@ -51,17 +53,35 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return z
 
 
+# The n-grams are built by map() and zip(), which run in C: a Python loop over every n-gram
+# cost a tenth of a prediction.
 def word_ngrams(words: list[str], lo: int, hi: int) -> list[str]:
     grams = list(words) if lo <= 1 else []
     for k in range(max(2, lo), hi + 1):
-        grams.extend(" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
+        grams += map(" ".join, zip(*(words[i:] for i in range(k)), strict=False))
     return grams
 
 
 def char_ngrams(doc: str, lo: int, hi: int) -> list[str]:
+    """Every n-gram of the lower-cased ``doc``, by n then position."""
     doc = doc.lower()
-    size = len(doc)
-    return [doc[i : i + n] for n in range(lo, hi + 1) for i in range(size - n + 1)]
+    grams: list[str] = []
+    run = list(doc)  # the n-grams of one length; each next one is one character longer
+    for n in range(1, hi + 1):
+        if n > 1:
+            run = list(map(add, run, doc[n - 1 :]))
+        if n >= lo:
+            grams += run
+    return grams
+
+
+def _softmax(scores: Sequence[float], temperature: float) -> list[float]:
+    """``softmax`` of one row, in plain floats (numpy costs more for a dozen numbers)."""
+    z = [s / temperature for s in scores]
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    total = sum(e)
+    return [v / total for v in e]
 
 
 # What a feature may be as a reason (ServingModel._feature_names).
@@ -111,11 +131,13 @@ class Features:
     _lookups: list[Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Each term maps to its column + 1, so that 0 (falsy) is "not a term": filter(None, ...)
+        # then drops the rest in C (transform_one).
         self._lookups, offsets = [], []
         offset = 0
         for block in self.blocks:
             self._lookups.append(
-                dict(zip(block.terms, range(offset, offset + len(block.terms)), strict=True)).get
+                dict(zip(block.terms, range(offset + 1, offset + 1 + len(block.terms)), strict=True)).get
             )
             offsets.append(offset)
             offset += len(block.terms)
@@ -143,24 +165,30 @@ class Features:
 
     def transform_one(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one document's row, columns in increasing order."""
-        ids: list[int] = []
-        for get, grams in zip(self._lookups, self.analyze(doc), strict=True):
-            ids += [j for j in map(get, grams) if j is not None]
-        if not ids:
+        found = (
+            filter(None, map(get, grams, repeat(0)))
+            for get, grams in zip(self._lookups, self.analyze(doc), strict=True)
+        )
+        ids = np.fromiter(chain.from_iterable(found), dtype=np.int64)  # column + 1 of each term
+        if not ids.size:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx, tf = np.unique(np.array(ids, dtype=np.int64), return_counts=True)
+        idx, tf = np.unique(ids, return_counts=True)
+        idx -= 1
         val = tf.astype(np.float64)
         edges = [0, *np.searchsorted(idx, self.bounds).tolist(), len(idx)]
-        for b in range(len(self.blocks)):
-            part = val[edges[b] : edges[b + 1]]  # a view: changed in place
-            if len(part) and self.sublinear[b]:
-                np.log(part, out=part)
-                part += 1.0
+        blocks = [(edges[b], edges[b + 1]) for b in range(len(self.blocks))]
+        if all(self.sublinear):  # the usual case: one call for all blocks
+            np.log(val, out=val)
+            val += 1.0
+        else:
+            for (a, b), sublinear in zip(blocks, self.sublinear, strict=True):
+                if a < b and sublinear:
+                    val[a:b] = np.log(val[a:b]) + 1.0
         val *= self.idf[idx]
-        for b in range(len(self.blocks)):
-            part = val[edges[b] : edges[b + 1]]
-            if len(part) and self.l2[b]:
-                part /= np.sqrt(np.dot(part, part))
+        for (a, b), l2 in zip(blocks, self.l2, strict=True):
+            if a < b and l2:
+                part = val[a:b]  # a view: changed in place
+                part /= math.sqrt(np.dot(part, part))
         if self.scale is not None:
             val *= self.scale[idx]
         return idx, val
@@ -238,27 +266,45 @@ class ServingModel:
                 raise ValueError(
                     f"head {h.name!r} has {h.weights.shape[0]} rows for {features.n_features} features"
                 )
+        # Every head's weights side by side: a document's rows are one gather and its scores
+        # one product; each head keeps a view of its own columns.
+        self._weights = np.ascontiguousarray(
+            np.hstack([h.weights for h in heads]) if heads else np.zeros((features.n_features, 0))
+        )
+        self._intercept = np.concatenate([h.intercept for h in heads]) if heads else np.zeros(0)
+        self._spans: dict[str, tuple[int, int]] = {}
+        for h in heads:
+            start = sum(b - a for a, b in self._spans.values())
+            self._spans[h.name] = (start, start + len(h.labels))
+            h.weights = self._weights[:, start : start + len(h.labels)]
         self.version_ = version
         self.fallback = dict(fallback or {})
         self.review_heads = tuple(review_heads)
         self.n_reasons = n_reasons
         self.verified_ = {doc: dict(labels) for doc, labels in (verified or {}).items()}
-        self._names: tuple[list[str], np.ndarray] | None = None
+        self._names: tuple[list[str], bytes] | None = None
 
     @property
     def heads(self) -> list[str]:
         return list(self.heads_)
 
     # -- prediction ---------------------------------------------------------------------
-    def _scored(self, doc: str) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    def _scored(
+        self, doc: str
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, list[float]], dict[str, np.ndarray]]:
+        """A document's features, and per head its class scores and the weight rows of its
+        features (reused for reasons)."""
         idx, val = self.features.transform_one(doc)
-        return idx, val, {h: m.scores_one(idx, val) for h, m in self.heads_.items()}
+        rows = self._weights[idx]
+        scores = (val @ rows + self._intercept).tolist()
+        spans = self._spans.items()
+        return idx, val, {h: scores[a:b] for h, (a, b) in spans}, {h: rows[:, a:b] for h, (a, b) in spans}
 
     def predict_proba(self, X: Sequence[Item]) -> dict[str, np.ndarray]:
         """Calibrated probabilities per head, columns in ``heads_[h].labels`` order."""
-        scores: dict[str, list[np.ndarray]] = {h: [] for h in self.heads_}
+        scores: dict[str, list[list[float]]] = {h: [] for h in self.heads_}
         for item in X:
-            for h, (s, _) in self._scored(as_document(item))[2].items():
+            for h, s in self._scored(as_document(item))[2].items():
                 scores[h].append(s)
         return {
             h: softmax(np.array(s).reshape(len(X), len(m.labels)), m.temperature)
@@ -273,9 +319,7 @@ class ServingModel:
     def route(self, item: Item) -> dict[str, Any]:
         """The full prediction object for one text."""
         doc = as_document(item)
-        idx, val, scored = self._scored(doc)
-        scores = {h: s for h, (s, _) in scored.items()}
-        rows = {h: r for h, (_, r) in scored.items()}
+        idx, val, scores, rows = self._scored(doc)
         return self.explain(idx, val, scores, self.verified_.get(doc), rows, doc)
 
     def route_many(self, items: Sequence[Item]) -> list[dict[str, Any]]:
@@ -285,7 +329,7 @@ class ServingModel:
         self,
         idx: np.ndarray,
         val: np.ndarray,
-        scores: Mapping[str, np.ndarray],
+        scores: Mapping[str, Sequence[float] | np.ndarray],
         verified: Mapping[str, str] | None = None,
         rows: Mapping[str, np.ndarray] | None = None,
         doc: str | None = None,
@@ -295,9 +339,11 @@ class ServingModel:
         written)."""
         result: dict[str, Any] = {}
         flagged = False
+        found = _Found(idx, *self._feature_names(), doc)
         for head, m in self.heads_.items():
             # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
-            p = softmax(scores[head], m.temperature).tolist()
+            row = scores[head]
+            p = _softmax(row.tolist() if isinstance(row, np.ndarray) else row, m.temperature)
             order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
             top = order[0]
             label = m.labels[top]
@@ -313,7 +359,7 @@ class ServingModel:
                 **entry(top),
                 "alternatives": [entry(i) for i in order[1:4]],
                 "candidates": cands or [entry(top)],
-                "reasons": self.reasons(idx, val, m, top, None if rows is None else rows[head], doc),
+                "reasons": self._reasons(found, self._contributions(idx, val, m, top, rows)),
                 "needs_review": not confident,
             }
             fallback = self.fallback.get(head)
@@ -329,57 +375,51 @@ class ServingModel:
         result["model_version"] = self.version_
         return result
 
-    def reasons(
-        self,
-        idx: np.ndarray,
-        val: np.ndarray,
-        m: LinearHead,
-        top: int,
-        rows: np.ndarray | None = None,
-        doc: str | None = None,
-    ) -> list[str]:
-        """The words and phrases of the text that pushed most towards label ``top``.
+    @staticmethod
+    def _contributions(
+        idx: np.ndarray, val: np.ndarray, m: LinearHead, top: int, rows: Mapping[str, np.ndarray] | None
+    ) -> np.ndarray:
+        """How much each feature pushed towards label ``top`` of head ``m``."""
+        weights = m.weights[idx, top] if rows is None else rows[m.name][:, top]
+        contrib: np.ndarray = val * weights
+        return contrib
+
+    def _reasons(self, found: _Found, contrib: np.ndarray) -> list[str]:
+        """The words and phrases of the text that pushed most towards the label (``contrib``:
+        each feature's push; ``found``: the text's features that may be shown).
 
         Only whole words are shown: jieba words, word pairs that stand side by side in the
         text, and character n-grams that are themselves one of the text's words (never a
         fragment such as "事指" across two words). When no word pushes towards the label,
-        the least opposed one is given, so a text with words always has a reason.
+        the least opposed one is given, so a text with words always has a reason. Features
+        are looked at best first (ties: lower column first) until enough are found.
         """
-        if not len(idx):
-            return []
-        contrib = val * (m.weights[idx, top] if rows is None else rows[:, top])
         names, kinds = self._feature_names()
-        kind = kinds[idx]
-        words = {names[j] for j in idx[kind == _WORD].tolist()}
-        text = None if doc is None else doc.lower()
-
-        def whole(j: int, k: int) -> bool:
-            if k == _CHAR:
-                return names[j] in words
-            return k == _WORD or text is None or names[j] in text  # a phrase: as written
-
-        among = np.flatnonzero(kind != _HIDDEN)
-        ranked = among[np.lexsort((idx[among], -contrib[among]))]
+        push = contrib[found.visible]
+        order = np.argsort(-push, kind="stable")  # the columns are increasing: ties keep them so
         chosen: list[str] = []
         fallback = None
-        for i in ranked.tolist():
-            j, k = int(idx[i]), int(kind[i])
-            if contrib[i] <= 0 and (chosen or fallback is not None):
+        for j, c in found.ranked(order, push):
+            if c <= 0 and (chosen or fallback is not None):
                 break
-            if not whole(j, k):
-                continue
-            if contrib[i] <= 0:  # nothing pushes towards the label: the least opposed word
-                fallback = names[j]
+            k = kinds[j]
+            if k == _CHAR:
+                if names[j] not in found.words:
+                    continue
+            elif k == _PHRASE and found.text is not None and names[j] not in found.text:  # as written
                 continue
             term = names[j]
-            if any(term in c or c in term for c in chosen):
+            if c <= 0:  # nothing pushes towards the label: the least opposed word
+                fallback = term
+                continue
+            if any(term in x or x in term for x in chosen):
                 continue
             chosen.append(term)
             if len(chosen) == self.n_reasons:
                 break
         return chosen or ([fallback] if fallback else [])
 
-    def _feature_names(self) -> tuple[list[str], np.ndarray]:
+    def _feature_names(self) -> tuple[list[str], bytes]:
         """Feature names (spaces removed) and what each may be as a reason (computed once):
         a word, a phrase of words, a character n-gram, or hidden (too short, punctuation,
         digits, placeholders, phrases with a one-character word)."""
@@ -398,7 +438,7 @@ class ServingModel:
                         kinds.append(_WORD)
                     else:  # a phrase reads as one only when each of its words does ("了要" not)
                         kinds.append(_PHRASE if min(map(len, t.split(" "))) >= 2 else _HIDDEN)
-            self._names = (names, np.array(kinds, dtype=np.int8))
+            self._names = (names, bytes(kinds))
         return self._names
 
     def remember(self, verified: Mapping[str, Mapping[str, str]]) -> None:
@@ -407,6 +447,25 @@ class ServingModel:
             doc: {h: lab for h, lab in labels.items() if h in self.heads_ and lab}
             for doc, labels in verified.items()
         }
+
+
+class _Found:
+    """What every head's reasons share of one document: its features that are not hidden
+    (positions in ``idx``, and their columns), its jieba words, its lower-cased text."""
+
+    FIRST = 48  # features ranked in one go; a head rarely looks further
+
+    def __init__(self, idx: np.ndarray, names: list[str], kinds: bytes, doc: str | None) -> None:
+        kind = np.frombuffer(kinds, dtype=np.int8)[idx]
+        self.visible = np.flatnonzero(kind != _HIDDEN)
+        self.cols = idx[self.visible]
+        self.words = {names[j] for j in idx[kind == _WORD].tolist()}
+        self.text = None if doc is None else doc.lower()
+
+    def ranked(self, order: np.ndarray, push: np.ndarray) -> Iterator[tuple[int, float]]:
+        """(column, push) of the visible features in ``order``, converted as they are needed."""
+        for part in (order[: self.FIRST], order[self.FIRST :]):
+            yield from zip(self.cols[part].tolist(), push[part].tolist(), strict=True)
 
 
 def _verified_entry(m: LinearHead, label: str, others: list[dict[str, Any]]) -> dict[str, Any]:

@@ -33,6 +33,11 @@ MAX_CHARS = 3000
 
 _TAG = re.compile(r"<[^<>]{0,500}>")
 _SPACE = re.compile(r"\s+")
+# Full-width ASCII and the ideographic space: NFKC maps each to one ASCII character, so
+# replacing them first changes nothing NFKC gives, and most Chinese text is then already
+# normalized (full NFKC costs about 2,000 instructions a character; a comma is enough).
+_WIDE = re.compile("[\uff01-\uff5e\u3000]")
+_NARROW = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 
 
 @lru_cache(maxsize=1)
@@ -53,9 +58,18 @@ def normalize(text: str) -> str:
     # Bound the work before any regex runs: a 100k-char paste costs no more than a long letter.
     text = text[: MAX_CHARS * 4]
     text = html.unescape(_TAG.sub(" ", text))
-    text = unicodedata.normalize("NFKC", text)
+    text = _nfkc(text)
     text = _t2s().convert(text)
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+
+
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, mostly without running it."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for wide in set(_WIDE.findall(text)):
+        text = text.replace(wide, _NARROW[wide])
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -88,7 +102,9 @@ _SURNAMES = (
 _HAN = r"[\u4e00-\u9fff]"
 _D = r"(?:[ -]?[0-9])"  # a digit, maybe after one space or dash
 _LABEL_GAP = r"[:： ]{0,3}"
-DIGITS = tuple("0123456789")
+#: Every pattern gated on it needs six digits in a row, maybe one space or dash apart: a text
+#: without them (most; a date or "3号窗口" has fewer) skips the eleven number patterns.
+NUMBER = re.compile(r"[0-9](?:[ -]?[0-9]){5}")
 _NAME_LABELS = (
     "我叫",
     "我名叫",
@@ -120,7 +136,7 @@ def _after(labels: tuple[str, ...], then: str) -> str:
 
 #: (placeholder, pattern, replacement) in the order they run; a replacement with \1 keeps the
 #: label in front of the masked value ("电话：[PHONE]").
-MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
+MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...] | re.Pattern[str]], ...] = (
     (
         "[EMAIL]",
         re.compile(
@@ -138,7 +154,7 @@ MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
             r"(?![0-9A-Za-z])"
         ),
         _id18,
-        DIGITS,
+        NUMBER,
     ),
     # The first-generation 15-digit ID: area code, YYMMDD, sequence.
     (
@@ -148,7 +164,7 @@ MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
             r"[ -]?[0-9]{3}(?![0-9A-Za-z])"
         ),
         "[ID]",
-        DIGITS,
+        NUMBER,
     ),
     # Passports (E/G/P/D/S), Hong Kong and Macao travel permits (C), home-return permits (H/M),
     # Taiwan ID cards (a letter and 1 or 2, then 8 digits) and Hong Kong IDs (A123456(7)).
@@ -159,7 +175,7 @@ MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
             r"|[A-Z]{1,2}[0-9]{6}\(?[0-9A]\)?)(?![0-9A-Za-z])"
         ),
         "[ID]",
-        DIGITS,
+        NUMBER,
     ),
     (
         "[ID]",
@@ -174,24 +190,24 @@ MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
         "[CARD]",
         re.compile(r"(?<![0-9])(?:[0-9]{4}[ -]?){3}[0-9]{4}(?:[ -]?[0-9]{1,3})?(?![0-9])"),
         "[CARD]",
-        DIGITS,
+        NUMBER,
     ),
     # Mainland mobiles, with +86 / 0086 / (86) or without, digits in any grouping.
     (
         "[PHONE]",
         re.compile(rf"(?<![0-9])(?:(?:\+|00)86[ -]?|\(\+?86\)[ -]?|86[ -])?1[3-9]{_D}{{9}}(?![0-9])"),
         "[PHONE]",
-        DIGITS,
+        NUMBER,
     ),
     # Hong Kong (852), Macao (853) and Taiwan (886) numbers with their country code.
     (
         "[PHONE]",
         re.compile(rf"(?<![0-9])(?:\+|00|\(\+?)?(?:852|853|886)\)?[ -]?[0-9]{_D}{{6,9}}(?![0-9])"),
         "[PHONE]",
-        DIGITS,
+        NUMBER,
     ),
     # Taiwan mobiles written locally: 0912-345-678.
-    ("[PHONE]", re.compile(rf"(?<![0-9])09[0-9]{_D}{{7}}(?![0-9])"), "[PHONE]", DIGITS),
+    ("[PHONE]", re.compile(rf"(?<![0-9])09[0-9]{_D}{{7}}(?![0-9])"), "[PHONE]", NUMBER),
     # Landlines with an area code: 010-12345678, (010) 1234-5678, 010 1234 5678, (02) 2345-6789.
     (
         "[PHONE]",
@@ -200,16 +216,16 @@ MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
             rf"[1-9]{_D}{{6,7}}(?:(?:-|转)[0-9]{{1,5}})?(?![0-9])"
         ),
         "[PHONE]",
-        DIGITS,
+        NUMBER,
     ),
     # A local number without area code, grouped 4+4 (8555 2310).
-    ("[PHONE]", re.compile(r"(?<![0-9])[2-9][0-9]{3}[ -][0-9]{4}(?![0-9])"), "[PHONE]", DIGITS),
+    ("[PHONE]", re.compile(r"(?<![0-9])[2-9][0-9]{3}[ -][0-9]{4}(?![0-9])"), "[PHONE]", NUMBER),
     # A bare 7-12 digit run right after a word that says it is a phone number.
     (
         "[PHONE]",
         re.compile(r"((?:电话|座机|手机|热线|联系方式|联系电话|tel|TEL|Tel)[:： ]{0,2})[0-9]{7,12}(?![0-9])"),
         r"\1[PHONE]",
-        DIGITS,
+        NUMBER,
     ),
     # QQ and WeChat accounts, when called so.
     (
@@ -225,7 +241,7 @@ MASKS: tuple[tuple[str, re.Pattern[str], Any, tuple[str, ...]], ...] = (
             r"[A-Za-z0-9][-_A-Za-z0-9]{4,19}(?![-_A-Za-z0-9])"
         ),
         r"\1[ACCOUNT]",
-        ("信", "hat", "x", "X"),
+        ("微信", "薇信", "V信", "hat", "Hat", "vx", "vX", "Vx", "VX"),
     ),
     (
         "[PLATE]",
@@ -292,11 +308,14 @@ def mask(text: str) -> str:
     """
     if not text:
         return ""
-    present: dict[tuple[str, ...], bool] = {}
+    present: dict[tuple[str, ...] | re.Pattern[str], bool] = {}
     for _, pattern, replacement, needs in MASKS:
         if needs:
             if needs not in present:
-                present[needs] = any(word in text for word in needs)
+                if isinstance(needs, re.Pattern):
+                    present[needs] = needs.search(text) is not None
+                else:
+                    present[needs] = any(word in text for word in needs)
             if not present[needs]:
                 continue
         text = pattern.sub(replacement, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -32,10 +33,17 @@ PREDICTIONS = Counter("triage_predictions_total", "Predictions made", ["category
 TICKETS = Counter("triage_tickets_created_total", "Tickets created", ["channel"])
 
 
+# The labelled series, looked up once: ``labels()`` costs more than the count (labels are
+# endpoints, statuses and the model's categories, so the caches stay small).
+@lru_cache(maxsize=4096)
+def _series(metric: Any, *labels: str) -> Any:
+    return metric.labels(*labels)
+
+
 def record_prediction(prediction: dict[str, Any]) -> None:
     # A model without a category head counts under "" (the metric's label set is fixed).
     category = (prediction.get(CATEGORY) or {}).get("label", "")
-    PREDICTIONS.labels(category, str(prediction["needs_review"]).lower()).inc()
+    _series(PREDICTIONS, category, "true" if prediction["needs_review"] else "false").inc()
 
 
 def count_ticket(channel: str) -> None:
@@ -44,9 +52,9 @@ def count_ticket(channel: str) -> None:
 
 def count_request(endpoint: str, method: str, status: int, started: float | None) -> None:
     """One answered request (``started``: its time.perf_counter() at arrival, if known)."""
-    REQUESTS.labels(endpoint, method, str(status)).inc()
+    _series(REQUESTS, endpoint, method, str(status)).inc()
     if started is not None:
-        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        _series(LATENCY, endpoint).observe(time.perf_counter() - started)
 
 
 def install(app: Flask) -> None:
