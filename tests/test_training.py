@@ -13,7 +13,7 @@ def test_fold_features_equal_a_vectorizer_refit_on_the_fold(tiny_data):
     rng = np.random.default_rng(0)
     order = rng.permutation(len(analyzed))
     train, test = np.sort(order[: len(order) * 2 // 3]), np.sort(order[len(order) * 2 // 3 :])
-    got_train, got_test = TermCounts(analyzed, [0, 1], min_df=2).fold(train, test)
+    got_train, got_test = TermCounts(analyzed, fz).fold(train, test)
     refit = Featurizer().fit_analyzed([analyzed[i] for i in train])
     want_train = refit.transform_analyzed([analyzed[i] for i in train])
     want_test = refit.transform_analyzed([analyzed[i] for i in test])

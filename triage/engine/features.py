@@ -36,6 +36,9 @@ class Featurizer(TransformerMixin, BaseEstimator):
     word_ngram : longest word n-gram (0 turns word features off).
     char_ngram : (shortest, longest) character n-gram, or None.
     min_df : minimum document frequency of a term.
+    word_weight : the word block's features are multiplied by this (the character block's
+        by 1): below 1 the classifier leans on the character n-grams, which carry the same
+        words and the fragments jieba cuts wrongly.
     userdict, stopwords : jieba dictionary lines and stop words (stored, so a saved model
         segments exactly as it did when trained).
     """
@@ -45,12 +48,14 @@ class Featurizer(TransformerMixin, BaseEstimator):
         word_ngram: int = 2,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
+        word_weight: float = 0.5,
         userdict: tuple[str, ...] = (),
         stopwords: tuple[str, ...] = (),
     ) -> None:
         self.word_ngram = word_ngram
         self.char_ngram = char_ngram
         self.min_df = min_df
+        self.word_weight = word_weight
         self.userdict = userdict
         self.stopwords = stopwords
 
@@ -65,6 +70,10 @@ class Featurizer(TransformerMixin, BaseEstimator):
 
     def _blocks(self) -> list[int]:
         return [i for i, on in enumerate((self.word_ngram, self.char_ngram)) if on]
+
+    def weight(self, block: int) -> float:
+        """What each feature of ``block`` (0 words, 1 characters) is multiplied by."""
+        return self.word_weight if block == 0 else 1.0
 
     # -- fitting on analyzed documents --------------------------------------------------
     def fit_analyzed(self, analyzed: Sequence[Analyzed]) -> Featurizer:
@@ -83,7 +92,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
 
     def transform_analyzed(self, analyzed: Sequence[Analyzed]) -> sp.csr_matrix:
         check_is_fitted(self, "vectorizers_")
-        mats = [vec.transform([doc[b] for doc in analyzed]) for b, vec in self.vectorizers_]
+        mats = [vec.transform([doc[b] for doc in analyzed]) * self.weight(b) for b, vec in self.vectorizers_]
         return sp.hstack(mats, format="csr")
 
     def fit(self, docs: Sequence[str], y: object = None) -> Featurizer:
@@ -108,7 +117,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
                 kind, ngram = "char", (self.char_ngram[0], self.char_ngram[1])
             terms = [str(t) for t in vec.get_feature_names_out()]
             idf = np.asarray(vec.idf_, dtype=np.float64)
-            out.append(Block(kind, ngram, terms, idf, np.ones(len(terms))))
+            out.append(Block(kind, ngram, terms, idf, np.full(len(terms), self.weight(block))))
         return out
 
 
@@ -121,10 +130,11 @@ class TermCounts:
     token lists again.
     """
 
-    def __init__(self, analyzed: Sequence[Analyzed], blocks: Sequence[int], min_df: int) -> None:
-        self.min_df = min_df
+    def __init__(self, analyzed: Sequence[Analyzed], featurizer: Featurizer) -> None:
+        self.min_df = featurizer.min_df
+        self.weights = [featurizer.weight(b) for b in featurizer._blocks()]
         self.counts: list[sp.csr_matrix] = []
-        for block in blocks:
+        for block in featurizer._blocks():
             vocab: dict[str, int] = {}
             indptr: list[int] = [0]
             indices: list[int] = []
@@ -140,13 +150,13 @@ class TermCounts:
     def fold(self, train: np.ndarray, test: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``."""
         parts: tuple[list[sp.csr_matrix], list[sp.csr_matrix]] = ([], [])
-        for counts in self.counts:
+        for counts, weight in zip(self.counts, self.weights, strict=True):
             fit = counts[train]
             df = np.bincount(fit.indices, minlength=fit.shape[1])
             keep = np.flatnonzero(df >= self.min_df)
             idf = np.log((1 + len(train)) / (1 + df[keep])) + 1.0
             for rows, out in ((fit, parts[0]), (counts[test], parts[1])):
-                out.append(_tfidf(rows[:, keep], idf))
+                out.append(_tfidf(rows[:, keep], idf) * weight)
         return sp.hstack(parts[0], format="csr"), sp.hstack(parts[1], format="csr")
 
 

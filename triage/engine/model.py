@@ -108,7 +108,7 @@ class TriageModel(BaseEstimator):
     fallback : head -> label used when that head is below its review threshold.
     review_heads : heads whose uncertainty flags the whole item for review.
     names : head -> {label: human name}; labels without a name show their id.
-    word_ngram, char_ngram, min_df, userdict, stopwords : see :class:`Featurizer`.
+    word_ngram, char_ngram, min_df, word_weight, userdict, stopwords : see :class:`Featurizer`.
     """
 
     def __init__(
@@ -127,6 +127,7 @@ class TriageModel(BaseEstimator):
         word_ngram: int = 2,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
+        word_weight: float = 0.5,
         userdict: tuple[str, ...] = (),
         stopwords: tuple[str, ...] = (),
         n_reasons: int = 5,
@@ -146,6 +147,7 @@ class TriageModel(BaseEstimator):
         self.word_ngram = word_ngram
         self.char_ngram = char_ngram
         self.min_df = min_df
+        self.word_weight = word_weight
         self.userdict = userdict
         self.stopwords = stopwords
         self.n_reasons = n_reasons
@@ -157,6 +159,7 @@ class TriageModel(BaseEstimator):
             word_ngram=self.word_ngram,
             char_ngram=self.char_ngram,
             min_df=self.min_df,
+            word_weight=self.word_weight,
             userdict=tuple(self.userdict),
             stopwords=tuple(self.stopwords),
         )
@@ -189,7 +192,7 @@ class TriageModel(BaseEstimator):
         weights = np.ones(len(docs)) if sample_weight is None else np.asarray(sample_weight, float)
         self.featurizer_ = featurizer.fit_analyzed(analyzed)
         X_all = self.featurizer_.transform_analyzed(analyzed)
-        counts = TermCounts(analyzed, featurizer._blocks(), self.min_df)
+        counts = TermCounts(analyzed, featurizer)
         del analyzed  # the counts hold all the folds need
         plans = [self._plan(head, labels) for head, labels in y.items()]
         # Every fit (each head's calibration folds and its final model) is independent.
