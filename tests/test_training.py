@@ -43,3 +43,15 @@ def test_a_large_head_is_calibrated_on_one_held_out_slice(tiny_data):
     assert card["params"]["holdout_above"] == n // 2 and card["params"]["class_weight_power"] == 0.5
     small = TriageModel().fit(tiny_data.items, tiny_data.labels).card()["heads"]["category"]
     assert small["folds"] == 3 and small["calibration_rows"] == n
+
+
+def test_the_word_block_weighs_word_weight_beside_the_characters(tiny_data):
+    fz = Featurizer(word_weight=0.5)
+    docs = [as_document(x) for x in tiny_data.items[:50]]
+    X = fz.fit(docs).transform(docs)
+    n_word = len(fz.vectorizers_[0][1].vocabulary_)
+    word_norms = np.sqrt(np.asarray(X[:, :n_word].multiply(X[:, :n_word]).sum(axis=1)).ravel())
+    char_norms = np.sqrt(np.asarray(X[:, n_word:].multiply(X[:, n_word:]).sum(axis=1)).ravel())
+    assert np.allclose(word_norms[word_norms > 0], 0.5) and np.allclose(char_norms, 1.0)
+    served = fz.blocks()
+    assert np.all(served[0].scale == 0.5) and np.all(served[1].scale == 1.0)
