@@ -3,7 +3,7 @@ the calibration slice of a large head."""
 
 import numpy as np
 
-from triage.engine.features import Featurizer, TermCounts
+from triage.engine.features import Featurizer
 from triage.engine.model import TriageModel, as_document, class_weights
 
 
@@ -13,7 +13,7 @@ def test_fold_features_equal_a_vectorizer_refit_on_the_fold(tiny_data):
     rng = np.random.default_rng(0)
     order = rng.permutation(len(analyzed))
     train, test = np.sort(order[: len(order) * 2 // 3]), np.sort(order[len(order) * 2 // 3 :])
-    got_train, got_test = TermCounts(analyzed, [0, 1], min_df=2).fold(train, test)
+    got_train, got_test = fz.count_terms(analyzed).fold(train, test)
     refit = Featurizer().fit_analyzed([analyzed[i] for i in train])
     want_train = refit.transform_analyzed([analyzed[i] for i in train])
     want_test = refit.transform_analyzed([analyzed[i] for i in test])
@@ -25,7 +25,7 @@ def test_fold_features_equal_a_vectorizer_refit_on_the_fold(tiny_data):
 def test_counts_streamed_in_chunks_give_the_vectorizers_fit_on_token_lists(tiny_data):
     fz = Featurizer()
     analyzed = [fz.analyze(as_document(x)) for x in tiny_data.items]
-    counts = TermCounts(iter(analyzed), [0, 1], min_df=2, chunk=7)  # a generator, many chunks
+    counts = fz.count_terms(iter(analyzed), chunk=7)  # a generator, many chunks
     want = Featurizer().fit_analyzed(analyzed)
     got = Featurizer().fit_counts(counts)
     assert got.n_features_ == want.n_features_
@@ -61,3 +61,15 @@ def test_a_large_head_is_calibrated_on_one_held_out_slice(tiny_data):
     assert small["folds"] == 3 and small["calibration_rows"] == n
     bigger = TriageModel(two_folds_above=n // 2).fit(tiny_data.items, tiny_data.labels)
     assert bigger.card()["heads"]["category"]["folds"] == 2
+
+
+def test_the_word_block_weighs_word_weight_beside_the_characters(tiny_data):
+    fz = Featurizer(word_weight=0.5)
+    docs = [as_document(x) for x in tiny_data.items[:50]]
+    X = fz.fit(docs).transform(docs)
+    n_word = len(fz.vectorizers_[0][1].vocabulary_)
+    word_norms = np.sqrt(np.asarray(X[:, :n_word].multiply(X[:, :n_word]).sum(axis=1)).ravel())
+    char_norms = np.sqrt(np.asarray(X[:, n_word:].multiply(X[:, n_word:]).sum(axis=1)).ravel())
+    assert np.allclose(word_norms[word_norms > 0], 0.5) and np.allclose(char_norms, 1.0)
+    served = fz.blocks()
+    assert np.all(served[0].scale == 0.5) and np.all(served[1].scale == 1.0)

@@ -37,6 +37,9 @@ class Featurizer(TransformerMixin, BaseEstimator):
     word_ngram : longest word n-gram (0 turns word features off).
     char_ngram : (shortest, longest) character n-gram, or None.
     min_df : minimum document frequency of a term.
+    word_weight : the word block's features are multiplied by this (the character block's
+        by 1): below 1 the classifier leans on the character n-grams, which carry the same
+        words and the fragments jieba cuts wrongly.
     userdict, stopwords : jieba dictionary lines and stop words (stored, so a saved model
         segments exactly as it did when trained).
     """
@@ -46,12 +49,14 @@ class Featurizer(TransformerMixin, BaseEstimator):
         word_ngram: int = 2,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
+        word_weight: float = 0.5,
         userdict: tuple[str, ...] = (),
         stopwords: tuple[str, ...] = (),
     ) -> None:
         self.word_ngram = word_ngram
         self.char_ngram = char_ngram
         self.min_df = min_df
+        self.word_weight = word_weight
         self.userdict = userdict
         self.stopwords = stopwords
 
@@ -67,6 +72,10 @@ class Featurizer(TransformerMixin, BaseEstimator):
     def _blocks(self) -> list[int]:
         return [i for i, on in enumerate((self.word_ngram, self.char_ngram)) if on]
 
+    def weight(self, block: int) -> float:
+        """What each feature of ``block`` (0 words, 1 characters) is multiplied by."""
+        return self.word_weight if block == 0 else 1.0
+
     # -- fitting on analyzed documents --------------------------------------------------
     def fit_analyzed(self, analyzed: Sequence[Analyzed]) -> Featurizer:
         self.vectorizers_: list[tuple[int, TfidfVectorizer]] = []
@@ -81,6 +90,11 @@ class Featurizer(TransformerMixin, BaseEstimator):
             offset += len(vec.vocabulary_)
         self.n_features_ = offset
         return self
+
+    def count_terms(self, analyzed: Iterable[Analyzed], chunk: int = 4096) -> TermCounts:
+        """The term counts of ``analyzed`` over this featurizer's blocks, weighted as it weighs them."""
+        blocks = self._blocks()
+        return TermCounts(analyzed, blocks, self.min_df, [self.weight(b) for b in blocks], chunk)
 
     def fit_counts(self, counts: TermCounts) -> Featurizer:
         """The vectorizers ``fit_analyzed`` would give on the documents ``counts`` counted."""
@@ -100,7 +114,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
 
     def transform_analyzed(self, analyzed: Sequence[Analyzed]) -> sp.csr_matrix:
         check_is_fitted(self, "vectorizers_")
-        mats = [vec.transform([doc[b] for doc in analyzed]) for b, vec in self.vectorizers_]
+        mats = [vec.transform([doc[b] for doc in analyzed]) * self.weight(b) for b, vec in self.vectorizers_]
         return sp.hstack(mats, format="csr")
 
     def fit(self, docs: Sequence[str], y: object = None) -> Featurizer:
@@ -125,7 +139,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
                 kind, ngram = "char", (self.char_ngram[0], self.char_ngram[1])
             terms = [str(t) for t in vec.get_feature_names_out()]
             idf = np.asarray(vec.idf_, dtype=np.float64)
-            out.append(Block(kind, ngram, terms, idf, np.ones(len(terms))))
+            out.append(Block(kind, ngram, terms, idf, np.full(len(terms), self.weight(block))))
         return out
 
 
@@ -140,10 +154,16 @@ class TermCounts:
     """
 
     def __init__(
-        self, analyzed: Iterable[Analyzed], blocks: Sequence[int], min_df: int, chunk: int = 4096
+        self,
+        analyzed: Iterable[Analyzed],
+        blocks: Sequence[int],
+        min_df: int,
+        weights: Sequence[float] | None = None,
+        chunk: int = 4096,
     ) -> None:
         self.min_df = min_df
         self.blocks = list(blocks)
+        self.weights = list(weights) if weights is not None else [1.0] * len(self.blocks)
         vocabs: list[dict[str, int]] = [{} for _ in self.blocks]
         done: list[list[sp.csr_matrix]] = [[] for _ in self.blocks]
         open_: list[tuple[array[int], list[int]]] = [(array("i"), [0]) for _ in self.blocks]
@@ -200,17 +220,18 @@ class TermCounts:
 
     def tfidf(self) -> sp.csr_matrix:
         """TF-IDF of every row with vocabulary and idf from every row: the featurizer's matrix."""
-        parts = [
-            _tfidf(c[:, keep], idf) for c, (keep, idf) in zip(self.counts, self.vocabulary(), strict=True)
-        ]
+        blocks = zip(self.counts, self.vocabulary(), self.weights, strict=True)
+        parts = [_tfidf(c[:, keep], idf) * weight for c, (keep, idf), weight in blocks]
         return sp.hstack(parts, format="csr")
 
     def fold(self, train: np.ndarray, test: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``."""
         parts: tuple[list[sp.csr_matrix], list[sp.csr_matrix]] = ([], [])
-        for counts, (keep, idf) in zip(self.counts, self.vocabulary(train), strict=True):
+        for counts, (keep, idf), weight in zip(
+            self.counts, self.vocabulary(train), self.weights, strict=True
+        ):
             for rows, out in ((train, parts[0]), (test, parts[1])):
-                out.append(_tfidf(counts[rows][:, keep], idf))
+                out.append(_tfidf(counts[rows][:, keep], idf) * weight)
         return sp.hstack(parts[0], format="csr"), sp.hstack(parts[1], format="csr")
 
 

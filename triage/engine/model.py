@@ -112,7 +112,7 @@ class TriageModel(BaseEstimator):
     fallback : head -> label used when that head is below its review threshold.
     review_heads : heads whose uncertainty flags the whole item for review.
     names : head -> {label: human name}; labels without a name show their id.
-    word_ngram, char_ngram, min_df, userdict, stopwords : see :class:`Featurizer`.
+    word_ngram, char_ngram, min_df, word_weight, userdict, stopwords : see :class:`Featurizer`.
     """
 
     def __init__(
@@ -134,6 +134,7 @@ class TriageModel(BaseEstimator):
         word_ngram: int = 2,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
+        word_weight: float = 0.5,
         userdict: tuple[str, ...] = (),
         stopwords: tuple[str, ...] = (),
         n_reasons: int = 5,
@@ -156,6 +157,7 @@ class TriageModel(BaseEstimator):
         self.word_ngram = word_ngram
         self.char_ngram = char_ngram
         self.min_df = min_df
+        self.word_weight = word_weight
         self.userdict = userdict
         self.stopwords = stopwords
         self.n_reasons = n_reasons
@@ -167,6 +169,7 @@ class TriageModel(BaseEstimator):
             word_ngram=self.word_ngram,
             char_ngram=self.char_ngram,
             min_df=self.min_df,
+            word_weight=self.word_weight,
             userdict=tuple(self.userdict),
             stopwords=tuple(self.stopwords),
         )
@@ -200,7 +203,7 @@ class TriageModel(BaseEstimator):
                 if n % 500 == 0 or n == len(X):
                     progress("segmenting", n, len(X))
 
-        counts = TermCounts(analyzed(), featurizer._blocks(), self.min_df)
+        counts = featurizer.count_terms(analyzed())
         weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
         self.featurizer_ = featurizer.fit_counts(counts)
         X_all = counts.tfidf()
