@@ -38,17 +38,19 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     from triage.storage import upgrade
     from triage.storage.db import make_engine
 
-    from . import scale_seed
+    from . import scale_load, scale_seed
 
     upgrade(url)
     now = datetime.now(UTC)
     model = load_model(model_path)
     started = time.perf_counter()
     base = scale_seed.routed(texts(), model, getattr(model, "version_", "bench"))
+    planned = scale_seed.plan(n, base, now)
+    print(f"  routed {len(base)} messages and planned {n} tickets: {time.perf_counter() - started:.0f} s")
     engine = make_engine(url)
     try:
-        counts = scale_seed.load(engine, scale_seed.rows(n, base, now))
-        scale_seed.finish(engine)
+        counts = scale_load.load(engine, planned)
+        scale_load.finish(engine)
         with engine.connect() as conn:
             stored = conn.scalar(sa.text("SELECT count(*) FROM tickets"))
     finally:
