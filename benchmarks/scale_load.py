@@ -115,7 +115,9 @@ def _stage(
 ) -> None:
     dialect = conn.dialect.name
     types = ", ".join(f"{c} {_TYPES[dialect][t]}" for c, t in columns)
-    conn.execute(sa.text(f"CREATE TEMPORARY TABLE {name} ({types})"))
+    # Plain tables (unlogged: no WAL), so the connections that copy out of them see them.
+    unlogged = "UNLOGGED " if dialect == "postgresql" else ""
+    conn.execute(sa.text(f"CREATE {unlogged}TABLE {name} ({types})"))
     raw: Any = conn.connection.dbapi_connection
     names = ", ".join(c for c, _ in columns)
     if dialect == "postgresql":
@@ -134,53 +136,73 @@ def _chunks(p: Plan) -> Iterator[tuple[Any, ...]]:
 
 
 def load(engine: sa.Engine, p: Plan) -> dict[str, int]:
-    """Write the planned tickets and what hangs off them, in one transaction; returns the
-    rows written per table."""
+    """Write the planned tickets and what hangs off them; returns the rows written per
+    table."""
     counts = dict.fromkeys(SEEDED, 0)
+    dialect = engine.dialect.name
+
+    def step(label: str, started: float) -> None:
+        print(f"  {label}: {time.perf_counter() - started:.0f} s", flush=True)
+
+    started = time.perf_counter()
     with engine.begin() as conn:
-        dialect = conn.dialect.name
-        steps: list[tuple[str, float]] = []
-
-        def step(label: str, started: float) -> None:
-            steps.append((label, time.perf_counter() - started))
-            print(f"  {label}: {steps[-1][1]:.0f} s", flush=True)
-
-        started = time.perf_counter()
         _stage(conn, "seed_base", BASE_COLUMNS, base_rows(p))
         _stage(conn, "seed_bands", BAND_COLUMNS, band_rows(p))
         _stage(conn, "seed_plan", PLAN_COLUMNS, _chunks(p))
-        step(f"staged {len(p.base)} messages and {len(p)} planned tickets", started)
-        started = time.perf_counter()
         restore = detach(conn, SEEDED)
-        step(f"dropped {len(restore)} indexes and keys", started)
-        first = {"first": p.first_flood or 0}
-        for table, fill, where in FILLS:
-            started = time.perf_counter()
-            columns = ", ".join(fill)
-            values = ", ".join(_expression(v, dialect) for v in fill.values())
-            query = (
-                f"INSERT INTO {table} ({columns}) SELECT {values} FROM seed_plan p"
-                f" JOIN seed_base b ON b.id = p.base WHERE {where}"
-            )
-            counts[table] += conn.execute(sa.text(query), first).rowcount
-            step(f"{table} ({where})", started)
+    step(
+        f"staged {len(p.base)} messages and {len(p)} planned tickets, dropped {len(restore)} indexes", started
+    )
+    fills = [
+        (
+            table,
+            ", ".join(fill),
+            f"SELECT {', '.join(_expression(v, dialect) for v in fill.values())} FROM seed_plan p"
+            f" JOIN seed_base b ON b.id = p.base WHERE {where}",
+        )
+        for table, fill, where in FILLS
+    ]
+    bands = "SELECT p.id, s.band, s.hash FROM seed_plan p JOIN seed_bands s ON s.base = p.base"
+    for table, columns, select in [*fills, ("ticket_bands", "ticket_id, band, hash", bands)]:
         started = time.perf_counter()
-        counts["ticket_bands"] = conn.execute(
-            sa.text(
-                "INSERT INTO ticket_bands (ticket_id, band, hash) SELECT p.id, s.band, s.hash"
-                " FROM seed_plan p JOIN seed_bands s ON s.base = p.base"
-            )
-        ).rowcount
-        step("ticket_bands", started)
-        started = time.perf_counter()
+        select = select.replace(":first", str(p.first_flood or 0))
+        counts[table] += _fill(engine, table, columns, select)
+        step(f"{table}: {select[select.index(' WHERE ') + 7 :] if ' WHERE ' in select else 'all'}", started)
+    started = time.perf_counter()
+    with engine.begin() as conn:
         if dialect == "postgresql":
             conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
         for statement in restore:
             conn.execute(sa.text(statement))
-        step(f"rebuilt {len(restore)} indexes and keys", started)
         for name in ("seed_plan", "seed_bands", "seed_base"):
             conn.execute(sa.text(f"DROP TABLE {name}"))
+    step(f"rebuilt {len(restore)} indexes and keys", started)
     return counts
+
+
+def _fill(engine: sa.Engine, table: str, columns: str, select: str) -> int:
+    """INSERT INTO table SELECT ...; on PostgreSQL as COPY out of the query into COPY into
+    the table (COPY writes rows a page at a time, INSERT one by one), bytes passed on
+    untouched."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            return int(conn.execute(sa.text(f"INSERT INTO {table} ({columns}) {select}")).rowcount)
+    source, target = engine.raw_connection(), engine.raw_connection()
+    try:
+        with source.cursor() as out, target.cursor() as into:
+            with (
+                out.copy(f"COPY ({select}) TO STDOUT") as rows,
+                into.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for block in rows:
+                    copy.write(block)
+            written = into.rowcount
+        target.commit()
+        source.commit()
+    finally:
+        target.close()
+        source.close()
+    return int(written)
 
 
 def detach(conn: sa.Connection, tables: tuple[str, ...]) -> list[str]:
