@@ -187,7 +187,8 @@ def _fill(engine: sa.Engine, table: str, columns: str, select: str) -> int:
     if engine.dialect.name != "postgresql":
         with engine.begin() as conn:
             return int(conn.execute(sa.text(f"INSERT INTO {table} ({columns}) {select}")).rowcount)
-    source, target = engine.raw_connection(), engine.raw_connection()
+    source: Any = engine.raw_connection()
+    target: Any = engine.raw_connection()
     try:
         with source.cursor() as out, target.cursor() as into:
             with (

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from triage.engine.heads import DEPARTMENT, role_columns
@@ -55,7 +55,7 @@ def queue(
     One query per reason, in priority order, each reading the queue's index on (reason,
     margin, id) only as far as it needs: ordering by the priority itself would fetch and
     sort every awaiting ticket (80,000 at ten million tickets)."""
-    awaiting = [Ticket.review_reason.is_not(None), Ticket.reviewed_at.is_(None)]
+    awaiting: list[ColumnElement[bool]] = [Ticket.review_reason.is_not(None), Ticket.reviewed_at.is_(None)]
     if department:
         awaiting.append(Ticket.department == department)
     if head:
