@@ -111,7 +111,7 @@ def _expression(template: str, dialect: str) -> str:
 
 
 def _stage(
-    conn: sa.Connection, name: str, columns: tuple[tuple[str, str], ...], rows: Iterable[tuple]
+    conn: sa.Connection, name: str, columns: tuple[tuple[str, str], ...], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     dialect = conn.dialect.name
     types = ", ".join(f"{c} {_TYPES[dialect][t]}" for c, t in columns)
