@@ -49,8 +49,8 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     print(f"  routed {len(base)} messages and planned {n} tickets: {time.perf_counter() - started:.0f} s")
     engine = make_engine(url)
     try:
-        counts = scale_load.load(engine, planned)
-        scale_load.finish(engine)
+        counts, restore = scale_load.load(engine, planned)
+        scale_load.finish(engine, restore)
         with engine.connect() as conn:
             stored = conn.scalar(sa.text("SELECT count(*) FROM tickets"))
     finally:

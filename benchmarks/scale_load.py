@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -135,9 +136,10 @@ def _chunks(p: Plan) -> Iterator[tuple[Any, ...]]:
         yield from plan_rows(p, start, min(start + CHUNK, len(p)))
 
 
-def load(engine: sa.Engine, p: Plan) -> dict[str, int]:
-    """Write the planned tickets and what hangs off them; returns the rows written per
-    table."""
+def load(engine: sa.Engine, p: Plan) -> tuple[dict[str, int], list[str]]:
+    """Write the planned tickets and what hangs off them, without their secondary indexes
+    and keys; returns the rows written per table and the statements that make the indexes
+    and keys again (for :func:`finish`)."""
     counts = dict.fromkeys(SEEDED, 0)
     dialect = engine.dialect.name
 
@@ -168,16 +170,10 @@ def load(engine: sa.Engine, p: Plan) -> dict[str, int]:
         select = select.replace(":first", str(p.first_flood or 0))
         counts[table] += _fill(engine, table, columns, select)
         step(f"{table}: {select[select.index(' WHERE ') + 7 :] if ' WHERE ' in select else 'all'}", started)
-    started = time.perf_counter()
     with engine.begin() as conn:
-        if dialect == "postgresql":
-            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
-        for statement in restore:
-            conn.execute(sa.text(statement))
         for name in ("seed_plan", "seed_bands", "seed_base"):
             conn.execute(sa.text(f"DROP TABLE {name}"))
-    step(f"rebuilt {len(restore)} indexes and keys", started)
-    return counts
+    return counts, restore
 
 
 def _fill(engine: sa.Engine, table: str, columns: str, select: str) -> int:
@@ -241,27 +237,56 @@ def detach(conn: sa.Connection, tables: tuple[str, ...]) -> list[str]:
         conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         conn.execute(sa.text(f"DROP INDEX {name}"))
-    uniques = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for kind, t, n, d in constraints if kind == "u"]
+    # A unique constraint is made as its index (built beside the others), then attached.
+    uniques = [(t, n, d.removeprefix("UNIQUE ")) for kind, t, n, d in constraints if kind == "u"]
+    builds = [f'CREATE UNIQUE INDEX "{n}" ON {t} {cols}' for t, n, cols in uniques]
+    attach = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" UNIQUE USING INDEX "{n}"' for t, n, _ in uniques]
     keys = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for kind, t, n, d in constraints if kind == "f"]
-    return [*uniques, *(d for _, d in indexes), *keys]
+    return [*builds, *(d for _, d in indexes), *attach, *keys]
 
 
-def finish(engine: sa.Engine) -> None:
-    """Sequences past the seeded ids, the daily rollups (counted in the database, as
-    `triage stats rebuild-rollups` does), and planner statistics and the visibility map
-    (as autovacuum would have made them)."""
+def finish(engine: sa.Engine, restore: list[str], workers: int = 4) -> None:
+    """The indexes and keys again (index builds and the rollups' recount side by side on
+    PostgreSQL, each its own connection), sequences past the seeded ids, and planner
+    statistics and the visibility map (as autovacuum would have made them)."""
+    postgres = engine.dialect.name == "postgresql"
+    builds = [s for s in restore if s.startswith("CREATE ")]
     started = time.perf_counter()
-    with engine.begin() as conn:
-        rows = rebuild(conn)
-    print(f"  rollups rebuilt: {rows} rows in {time.perf_counter() - started:.0f} s", flush=True)
+
+    def run(statement: str) -> None:
+        with engine.begin() as conn:
+            if postgres:
+                conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
+            conn.execute(sa.text(statement))
+
+    def recount() -> None:
+        with engine.begin() as conn:
+            rows = rebuild(conn)
+        print(f"  rollups rebuilt: {rows} rows in {time.perf_counter() - started:.0f} s", flush=True)
+
+    with ThreadPoolExecutor(max_workers=workers if postgres else 1) as pool:
+        # SQLite counts verdicts through the corrections' index: built first there.
+        jobs = [*(pool.submit(run, s) for s in builds), pool.submit(recount)]
+        for done in jobs:
+            done.result()
+    for statement in restore[len(builds) :]:  # keys lock their tables: one at a time
+        run(statement)
+    print(f"  rebuilt {len(restore)} indexes and keys: {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    tables = (*SEEDED, "daily_counts")
+    if postgres:
+        with engine.begin() as conn:
             for table in SEEDED:
                 if table != "ticket_bands":
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     conn.execute(sa.text(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))"))
-            conn.execute(sa.text(f"VACUUM ANALYZE {', '.join((*SEEDED, 'daily_counts'))}"))
+
+        def vacuum(table: str) -> None:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(vacuum, tables))
     else:
         with engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
