@@ -1,10 +1,13 @@
 """Staff views and intake with a year of tickets stored: seeds N tickets straight into the
-database (benchmarks/scale_seed.py: real intake rows replicated over 365 days, with a month
-holding thousands of near-duplicates of one complaint), then times every staff endpoint
-and intake under `triage serve` (two sync workers), the median of three calls each.
+database (benchmarks/scale_seed.py plans real intake rows replicated over 365 days, with a
+month holding thousands of near-duplicates of one complaint; benchmarks/scale_load.py has
+the database write them), then times every staff endpoint and intake under `triage serve`
+(two sync workers), the median of three calls each, and the workers' memory while the
+export streams.
 
     .venv/bin/python -m benchmarks.scale --rows 1000000 [--sqlite]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--keep] [--reuse URL]
+        [--export-seconds 120]
 
 PostgreSQL gets a throwaway schema (kept with --keep, to time it again with --reuse URL).
 """
@@ -38,18 +41,20 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     from triage.storage import upgrade
     from triage.storage.db import make_engine
 
-    from . import scale_seed
+    from . import scale_load, scale_seed
 
     upgrade(url)
     now = datetime.now(UTC)
     model = load_model(model_path)
     started = time.perf_counter()
     base = scale_seed.routed(texts(), model, getattr(model, "version_", "bench"))
+    planned = scale_seed.plan(n, base, now)
+    print(f"  routed {len(base)} messages and planned {n} tickets: {time.perf_counter() - started:.0f} s")
     engine = make_engine(url)
     try:
-        counts = scale_seed.load(engine, scale_seed.rows(n, base, now))
-        scale_seed.fill_words(engine)
-        scale_seed.finish(engine)
+        counts, restore = scale_load.load(engine, planned)
+        scale_load.finish(engine, restore)
+        scale_load.fill_words(engine)  # after the keys: ticket_words refers to tickets
         with engine.connect() as conn:
             stored = conn.scalar(sa.text("SELECT count(*) FROM tickets"))
     finally:
@@ -126,7 +131,7 @@ def intake(client: Client, bodies: list[str]) -> float:
 
 
 def measure(
-    server: Server, reviewer: str, intake_key: str, n: int, flood: str | None
+    server: Server, reviewer: str, intake_key: str, n: int, flood: str | None, export_seconds: float | None
 ) -> list[tuple[str, float]]:
     staff = Client(server.port, {"Authorization": f"Bearer {reviewer}"}, timeout=300)
     month_ago = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
@@ -168,12 +173,15 @@ def measure(
             f"  {f'POST /v1/tickets (median of {INTAKES}, re-sent flood)':<58} {took * 1000:9.0f} ms",
             flush=True,
         )
-    export_memory(server, staff, out)
+    export_memory(server, staff, out, export_seconds)
     return out
 
 
-def export_memory(server: Server, staff: Client, out: list[tuple[str, float]]) -> None:
-    """Peak RSS of the workers while streaming the export, if the endpoint exists."""
+def export_memory(
+    server: Server, staff: Client, out: list[tuple[str, float]], seconds: float | None = None
+) -> None:
+    """Peak RSS of the workers while streaming the export, if the endpoint exists; the
+    first ``seconds`` of it if given (ten million rows take most of an hour)."""
     import http.client
     import threading
 
@@ -196,15 +204,17 @@ def export_memory(server: Server, staff: Client, out: list[tuple[str, float]]) -
     started = time.perf_counter()
     watcher.start()
     size = 0
-    while chunk := resp.read(1 << 16):
+    while (seconds is None or time.perf_counter() - started < seconds) and (chunk := resp.read(1 << 16)):
         size += len(chunk)
+    whole = seconds is None or not resp.read(1)
     done.set()
     watcher.join()
     conn.close()
     took = time.perf_counter() - started
     out.append(("GET /v1/tickets/export", took))
     print(
-        f"  GET /v1/tickets/export: status {resp.status}, {size / 1e6:.0f} MB in {took:.1f} s; "
+        f"  GET /v1/tickets/export: status {resp.status}, {size / 1e6:.0f} MB in {took:.1f} s"
+        f"{'' if whole else ' (stopped there)'}; "
         f"worker RSS {before:.0f} MB before, peak {peak[0]:.0f} MB",
         flush=True,
     )
@@ -220,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-dir", default=tempfile.gettempdir(), help="where --sqlite --keep puts the file"
     )
     parser.add_argument("--reuse", help="time this already seeded database instead of seeding one")
+    parser.add_argument("--export-seconds", type=float, help="stream only this long of the export")
     args = parser.parse_args(argv)
     print("command: python -m benchmarks.scale " + " ".join(argv if argv is not None else sys.argv[1:]))
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             kind = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
             print(f"{kind}, {args.rows} tickets seeded, triage serve with 2 sync workers, median of {CALLS}:")
             with Server(env, workers=2) as server:
-                measure(server, reviewer, intake_key, args.rows, flood)
+                measure(server, reviewer, intake_key, args.rows, flood, args.export_seconds)
     return 0
 
 

@@ -1,47 +1,39 @@
-"""A year of a hotline, written straight into the database (COPY on PostgreSQL, executemany
-in big transactions on SQLite), for benchmarks.scale.
+"""A year of a hotline, planned in numpy for benchmarks.scale and written by the database
+itself (benchmarks/scale_load.py).
 
 Every ticket is a real intake row from data/messages, routed once by the model, replicated
 over 365 days: weekly and seasonal volume swings, popular topics more frequent than rare
 ones, older tickets closed and reviewed, a few sent back; and in the last 30 days one
 complaint re-sent thousands of times with small edits, all open and linked in one cluster.
+
+Two small tables describe it: the *base* (one row per distinct message, with what intake
+derives from it: masked text, prediction, review fields, LSH bands) and the *plan* (one
+row per ticket: which base row, when, its code, and the choices drawn for it: closed when,
+status, channel, phone, sent back, reviewed, recategorised). The tickets and what hangs
+off them are then INSERT ... SELECT joins of the two.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from triage.engine.text import mask, normalize
 from triage.service import repeats
-from triage.service.codes import ALPHABET, check_symbol
+from triage.service.codes import ALPHABET
 from triage.service.tickets import labels_of, review_fields
 
 DAYS = 365
 CHANNELS = ("web", "web", "web", "phone", "phone", "app", "window")
 OPEN = ("received", "dispatched", "accepted", "replied")
-TICKET_COLUMNS = (
-    *("id", "code", "created_at", "updated_at", "channel", "text", "text_masked", "contact_phone"),
-    *("status", "category", "department", "labels", "prediction", "model_version", "needs_review"),
-    *("confidence", "due_at", "closed_at", "review_reason", "uncertain_heads", "margin", "reviewed_at"),
-    *("duplicate_of", "cluster_id"),
-)
-EVENT_COLUMNS = ("ticket_id", "type", "at", "actor", "department")
-CORRECTION_COLUMNS = (
-    *("ticket_id", "at", "actor", "model_version", "predicted", "category", "department", "labels"),
-    *("changed", "new_label"),
-)
-RETURN_COLUMNS = ("ticket_id", "at", "department", "actor", "reason", "routed_to")
-BAND_COLUMNS = ("ticket_id", "band", "hash")
+US = 1_000_000  # microseconds per second: plan times are integer microseconds since 1970
+DAY_US = 86400 * US
 
 
 @dataclass(frozen=True)
@@ -63,65 +55,54 @@ class Base:
         return labels_of(self.prediction)
 
 
+def derive(text: str, prediction: dict[str, Any], review: dict[str, Any] | None = None) -> Base:
+    """What intake stores for ``text`` routed as ``prediction``."""
+    masked = mask(normalize(text))
+    grams = repeats.shingles(masked)
+    return Base(
+        text=text,
+        masked=masked,
+        prediction=prediction,
+        prediction_json=json.dumps(prediction, ensure_ascii=False),
+        review=review if review is not None else review_fields(prediction, 0.02),
+        bands=repeats.band_hashes(grams) if grams else [],
+    )
+
+
 def routed(texts: Sequence[str], model: Any, version: str) -> list[Base]:
     """Each text routed once by the model, with what intake derives from the prediction."""
-    out = []
-    for text, prediction in zip(texts, model.route_many([{"text": t} for t in texts]), strict=True):
-        prediction = {**prediction, "model_version": version}
-        masked = mask(normalize(text))
-        grams = repeats.shingles(masked)
-        out.append(
-            Base(
-                text=text,
-                masked=masked,
-                prediction=prediction,
-                prediction_json=json.dumps(prediction, ensure_ascii=False),
-                review=review_fields(prediction, 0.02),
-                bands=repeats.band_hashes(grams) if grams else [],
-            )
-        )
-    return out
+    predictions = model.route_many([{"text": t} for t in texts])
+    return [derive(t, {**p, "model_version": version}) for t, p in zip(texts, predictions, strict=True)]
 
 
-def timeline(n: int, now: datetime) -> list[datetime]:
-    """N increasing times over the last year: the density swings +-40% over the week and
-    +-30% over the seasons (a monotone warp of evenly spaced points, so ids follow time)."""
+def timeline(n: int, now: datetime) -> np.ndarray:
+    """N increasing times (microseconds) over the last year: the density swings +-40% over
+    the week and +-30% over the seasons (a monotone warp of evenly spaced points, so ids
+    follow time)."""
     u = (np.arange(n) + 0.5) / n
     weekly, seasonal = 2 * math.pi * 52, 2 * math.pi
     warped = u + 0.4 * np.sin(weekly * u) / weekly + 0.3 * np.sin(seasonal * u) / seasonal
-    start = now - timedelta(days=DAYS)
-    seconds = warped * DAYS * 86400
-    return [start + timedelta(seconds=float(s)) for s in seconds]
+    start = int((now - timedelta(days=DAYS)).timestamp() * US)
+    return start + (warped * DAYS * DAY_US).astype(np.int64)
 
 
-class Codes:
-    """Valid, distinct query codes, fast (secrets is not needed for a benchmark)."""
+def codes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """N valid query codes (triage.service.codes: 14 random symbols and a Damm check
+    symbol over GF(32)), made in numpy; 70 random bits each, so distinct in practice."""
+    symbols = rng.integers(0, 32, size=(n, 14), dtype=np.int64)
+    interim = np.zeros(n, dtype=np.int64)
 
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.seen: set[str] = set()
+    def times2(x: np.ndarray) -> np.ndarray:
+        x = x << 1
+        return np.where(x & 0b100000, x ^ 0b100101, x)
 
-    def __next__(self) -> str:
-        while True:
-            value = self.rng.getrandbits(70)
-            body = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(14))
-            raw = body + check_symbol(body)
-            if raw not in self.seen:
-                self.seen.add(raw)
-                return "-".join(raw[i : i + 5] for i in range(0, 15, 5))
-
-
-def plan(n: int, base: list[Base], now: datetime, seed: int = 12) -> tuple[np.ndarray, list[datetime], int]:
-    """Which base message each ticket is (-1: a near-duplicate of the flood) and when it came."""
-    rng = np.random.default_rng(seed)
-    weights = 1 / np.arange(1, len(base) + 1) ** 0.5  # some topics far more common than others
-    which = rng.permutation(len(base))[rng.choice(len(base), size=n, p=weights / weights.sum())]
-    times = timeline(n, now)
-    month = now - timedelta(days=30)
-    recent = [i for i, t in enumerate(times) if t >= month]
-    flood = min(5000, n // 200)
-    which[rng.choice(recent, size=min(flood, len(recent)), replace=False)] = -1
-    return which, times, flood
+    for column in symbols.T:
+        interim = times2(interim) ^ column
+    raw = np.concatenate([symbols, times2(interim)[:, None]], axis=1)
+    letters = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[raw]
+    dash = np.full((n, 1), ord("-"), dtype=np.uint8)
+    grouped = np.concatenate([letters[:, :5], dash, letters[:, 5:10], dash, letters[:, 10:]], axis=1)
+    return np.ascontiguousarray(grouped).view("S17").ravel()
 
 
 def flood_base(base: list[Base]) -> Base:
@@ -130,192 +111,139 @@ def flood_base(base: list[Base]) -> Base:
     return max(fit, key=lambda b: (len(b.masked), b.masked))
 
 
-def rows(n: int, base: list[Base], now: datetime, seed: int = 12) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """(table, row) for every ticket and what hangs off it, in id order."""
-    which, times, _ = plan(n, base, now, seed)
-    rng = random.Random(seed)
-    codes = Codes(seed)
-    original = flood_base(base)
-    first_flood: int | None = None
-    categories = sorted({b.label("category") for b in base})
-    for i, (index, created) in enumerate(zip(which.tolist(), times, strict=True)):
-        tid = i + 1
-        age = (now - created) / timedelta(days=1)
-        b = original if index < 0 else base[index]
-        text, masked, bands = b.text, b.masked, b.bands
-        duplicate_of = cluster_id = None
-        if index < 0:
-            text = f"{b.text}，第{tid}号再次反映，请尽快处理"
-            masked = mask(normalize(text))
-            bands = repeats.band_hashes(repeats.shingles(masked))
-            first_flood = first_flood or tid
-            cluster_id = first_flood
-            duplicate_of = first_flood if first_flood != tid else None
-        closed = index >= 0 and rng.random() < (0.97 if age > 30 else age / 30 * 0.9)
-        closed_at = created + timedelta(hours=min(rng.expovariate(1 / 72), age * 24)) if closed else None
-        status = "closed" if closed else rng.choice(OPEN)
-        reason = b.review["review_reason"]
-        returned = index >= 0 and rng.random() < 0.01
-        if returned:
-            reason = "returned"
-        reviewed = reason is not None and age > 14
-        reviewed_at = created + timedelta(days=1) if reviewed else None
-        category, department = b.label("category"), b.label("department")
-        changed = ""
-        if reviewed and rng.random() < 0.1:
-            category, changed = rng.choice(categories), "category"
-            changed = "" if category == b.label("category") else changed
-        labels = json.dumps({**b.labels(), "category": category}, ensure_ascii=False)
-        yield (
-            "tickets",
-            (
-                tid,
-                next(codes),
-                created,
-                closed_at or reviewed_at or created,
-                rng.choice(CHANNELS),
-                text,
-                masked,
-                f"13{rng.randrange(10**9):09d}" if rng.random() < 0.6 else None,
-                status,
-                category,
-                department,
-                labels,
-                b.prediction_json,
-                b.prediction["model_version"],
-                bool(b.prediction["needs_review"]),
-                float(b.prediction["category"]["confidence"]),
-                created + timedelta(days=10),
-                closed_at,
-                reason,
-                b.review["uncertain_heads"],
-                b.review["margin"],
-                reviewed_at,
-                duplicate_of,
-                cluster_id,
-            ),
-        )
-        yield "ticket_events", (tid, "received", created, "intake", department)
-        if closed_at:
-            yield "ticket_events", (tid, "closed", closed_at, "staff", department)
-        if reviewed_at:
-            predicted = json.dumps(b.labels(), ensure_ascii=False)
-            yield (
-                "corrections",
-                (
-                    tid,
-                    reviewed_at,
-                    "reviewer",
-                    b.prediction["model_version"],
-                    predicted,
-                    category,
-                    department,
-                    labels,
-                    changed,
-                    False,
-                ),
-            )
-        if returned:
-            yield (
-                "returns",
-                (tid, created + timedelta(hours=2), department, "dept", "不属于本部门", department),
-            )
-        for band, value in enumerate(bands):
-            yield "ticket_bands", (tid, band, value)
+@dataclass
+class Plan:
+    """Per ticket (arrays in id order, id = index + 1) the choices of the seeded year; the
+    base list grows by one row per flood near-duplicate (its text names its ticket)."""
+
+    base: list[Base]
+    messages: int  # base rows before the flood's
+    which: np.ndarray  # index into base
+    created: np.ndarray  # microseconds
+    closed: np.ndarray  # microseconds; -1: open
+    status: np.ndarray  # index into STATUSES
+    channel: np.ndarray  # index into CHANNELS
+    phone: np.ndarray  # nine digits after "13"; -1: none
+    returned: np.ndarray
+    reviewed: np.ndarray
+    category: np.ndarray  # index into categories when a reviewer recategorised, else -1
+    changed: np.ndarray
+    categories: list[str]
+    codes: np.ndarray
+    first_flood: int | None  # the id of the flood's first ticket (its cluster)
+
+    def __len__(self) -> int:
+        return len(self.which)
 
 
-COLUMNS = {
-    "tickets": TICKET_COLUMNS,
-    "ticket_events": EVENT_COLUMNS,
-    "corrections": CORRECTION_COLUMNS,
-    "returns": RETURN_COLUMNS,
-    "ticket_bands": BAND_COLUMNS,
-}
+STATUSES = ("closed", *OPEN)
 
 
-def _sqlite_value(value: Any) -> Any:
-    # SQLAlchemy's SQLite DateTime stores naive UTC text in this format.
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
-
-
-def load(
-    engine: sa.Engine, stream: Iterator[tuple[str, tuple[Any, ...]]], chunk: int = 50_000
-) -> dict[str, int]:
-    """Bulk-write the rows: COPY on PostgreSQL, executemany on SQLite, tickets before what
-    refers to them, ``chunk`` tickets at a time."""
-    counts = dict.fromkeys(COLUMNS, 0)
-    write = _copy_rows if engine.dialect.name == "postgresql" else _insert
-    raw = engine.raw_connection()
-    try:
-        buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COLUMNS}
-        for table, row in stream:
-            buffers[table].append(row)
-            counts[table] += 1
-            if len(buffers["tickets"]) >= chunk:
-                _flush(raw, buffers, write)
-        _flush(raw, buffers, write)
-    finally:
-        raw.close()
-    return counts
-
-
-def _flush(raw: Any, buffers: dict[str, list[tuple[Any, ...]]], write: Any) -> None:
-    for table, pending in buffers.items():  # COLUMNS order: tickets first
-        if pending:
-            write(raw, table, pending)
-        pending.clear()
-    raw.commit()
-
-
-def _copy_rows(raw: Any, table: str, pending: list[tuple[Any, ...]]) -> None:
-    cursor = raw.cursor()
-    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
-        for row in pending:
-            copy.write_row(row)
-    cursor.close()
-
-
-def _insert(raw: Any, table: str, pending: list[tuple[Any, ...]]) -> None:
-    names = COLUMNS[table]
-    cursor = raw.cursor()
-    cursor.executemany(
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        [tuple(_sqlite_value(v) for v in row) for row in pending],
+def plan(n: int, messages: list[Base], now: datetime, seed: int = 12) -> Plan:
+    """Which message each ticket is, when it came, and what happened to it since."""
+    rng = np.random.default_rng(seed)
+    k = len(messages)
+    weights = 1 / np.arange(1, k + 1) ** 0.5  # some topics far more common than others
+    which = rng.permutation(k)[rng.choice(k, size=n, p=weights / weights.sum())]
+    created = timeline(n, now)
+    now_us = int(now.timestamp() * US)
+    recent = np.flatnonzero(created >= now_us - 30 * DAY_US)
+    at = np.sort(rng.choice(recent, size=min(min(5000, n // 200), len(recent)), replace=False))
+    original = flood_base(messages)
+    flood = [
+        derive(f"{original.text}，第{i + 1}号再次反映，请尽快处理", original.prediction, original.review)
+        for i in at.tolist()
+    ]
+    which[at] = k + np.arange(len(at))
+    is_flood = which >= k
+    age = (now_us - created) / DAY_US
+    closed = ~is_flood & (rng.random(n) < np.where(age > 30, 0.97, age / 30 * 0.9))
+    delay = np.minimum(rng.exponential(72, n), age * 24) * 3600 * US
+    returned = ~is_flood & (rng.random(n) < 0.01)
+    every = [*messages, *flood]
+    has_reason = np.array([b.review["review_reason"] is not None for b in every])[which]
+    reviewed = (has_reason | returned) & (age > 14)
+    categories = sorted({b.label("category") for b in messages})
+    own = np.array([categories.index(b.label("category")) for b in every])[which]
+    drawn = rng.integers(0, len(categories), n)
+    recategorised = reviewed & (rng.random(n) < 0.1)
+    return Plan(
+        base=every,
+        messages=k,
+        which=which,
+        created=created,
+        closed=np.where(closed, created + delay.astype(np.int64), -1),
+        status=np.where(closed, 0, rng.integers(1, len(STATUSES), n)),
+        channel=rng.integers(0, len(CHANNELS), n),
+        phone=np.where(rng.random(n) < 0.6, rng.integers(0, 10**9, n), -1),
+        returned=returned,
+        reviewed=reviewed,
+        category=np.where(recategorised, drawn, -1),
+        changed=recategorised & (drawn != own),
+        categories=categories,
+        codes=codes(n, rng),
+        first_flood=int(at[0]) + 1 if len(at) else None,
     )
-    cursor.close()
 
 
-def finish(engine: sa.Engine) -> None:
-    """Sequences past the seeded ids, the daily rollups (COPY bypasses the ORM that keeps
-    them), and planner statistics (as autovacuum would have)."""
-    from triage.storage.rollups import rebuild
-
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        rows = rebuild(conn)
-    print(f"rollups rebuilt: {rows} rows in {time.perf_counter() - started:.0f} s", flush=True)
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in COLUMNS:
-                if table != "ticket_bands":
-                    sequence = f"pg_get_serial_sequence('{table}', 'id')"
-                    conn.execute(sa.text(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))"))
-            conn.execute(sa.text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(sa.text("ANALYZE"))
+# The staging tables: (name, type) per column; types are "int", "text", "json", "bool",
+# "float". One more per-ticket value derived from the message (a column of words, say) is
+# one more base column here, its value in base_rows, and its fill in scale_load.TICKETS.
+BASE_COLUMNS = (
+    *(("id", "int"), ("text", "text"), ("masked", "text"), ("prediction", "json"), ("labels", "json")),
+    *(("category", "text"), ("department", "text"), ("model_version", "text"), ("needs_review", "bool")),
+    *(("confidence", "float"), ("review_reason", "text"), ("uncertain_heads", "text"), ("margin", "float")),
+    ("flood", "bool"),
+)
+BAND_COLUMNS = (("base", "int"), ("band", "int"), ("hash", "int"))
+PLAN_COLUMNS = (
+    *(("id", "int"), ("base", "int"), ("code", "text"), ("created_us", "int"), ("closed_us", "int")),
+    *(("status", "text"), ("channel", "text"), ("phone", "text"), ("returned", "bool")),
+    *(("reviewed", "bool"), ("category", "text"), ("changed", "text")),
+)
 
 
-def fill_words(engine: sa.Engine) -> int:
-    """The words hotspots read (ticket_words), as intake stores them: filled after the
-    tickets, through the service's own backfill (each distinct text segmented once)."""
-    from pathlib import Path
+def base_rows(p: Plan) -> Iterator[tuple[Any, ...]]:
+    for i, b in enumerate(p.base):
+        yield (
+            *(i, b.text, b.masked, b.prediction_json, json.dumps(b.labels(), ensure_ascii=False)),
+            *(b.label("category"), b.label("department"), b.prediction["model_version"]),
+            bool(b.prediction["needs_review"]),
+            float(b.prediction["category"]["confidence"]),
+            *(b.review["review_reason"], b.review["uncertain_heads"], b.review["margin"]),
+            i >= p.messages,
+        )
 
-    from triage.service.words import Words, fill
 
-    started = time.perf_counter()
-    done = fill(engine, Words.load(Path(__file__).resolve().parent.parent / "data"))
-    print(f"words stored for {done} tickets in {time.perf_counter() - started:.0f} s", flush=True)
-    return done
+def band_rows(p: Plan) -> Iterator[tuple[int, int, int]]:
+    for i, b in enumerate(p.base):
+        for band, value in enumerate(b.bands):
+            yield i, band, value
+
+
+def plan_rows(p: Plan, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
+    """Rows ``start``..``stop`` of the plan, as the staging table holds them."""
+    closed = p.closed[start:stop].tolist()
+    phone = p.phone[start:stop].tolist()
+    category = p.category[start:stop].tolist()
+    columns = zip(
+        range(start + 1, stop + 1),
+        p.which[start:stop].tolist(),
+        p.codes[start:stop].astype("U17").tolist(),
+        p.created[start:stop].tolist(),
+        closed,
+        p.status[start:stop].tolist(),
+        p.channel[start:stop].tolist(),
+        phone,
+        p.returned[start:stop].tolist(),
+        p.reviewed[start:stop].tolist(),
+        category,
+        p.changed[start:stop].tolist(),
+        strict=True,
+    )
+    for tid, base, code, created, close, status, channel, tel, ret, rev, cat, changed in columns:
+        yield (
+            *(tid, base, code, created, None if close < 0 else close, STATUSES[status], CHANNELS[channel]),
+            None if tel < 0 else f"13{tel:09d}",
+            *(ret, rev, None if cat < 0 else p.categories[cat], "category" if changed else ""),
+        )

@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from triage.storage.db import current_revision, upgrade
 
-HEAD = "0010"
+HEAD = "0011"
 
 
 def test_migrations_build_an_empty_database(database_url):

@@ -31,11 +31,9 @@ from sqlalchemy import (
     Date,
     String,
     Text,
-    delete,
     event,
     exists,
     func,
-    insert,
     inspect,
     select,
 )
@@ -350,17 +348,11 @@ def count(
 
 
 def rebuild(conn: Session | Connection) -> int:
-    """Recount every rollup from the tickets (not committed); returns the rows written."""
-    fresh = count(conn, [])
-    conn.execute(delete(DailyCount))
-    rows = [
-        {"day": k[0], "department": k[1], "dimension": k[2], "value": k[3], "n": n}
-        for k, n in sorted(fresh.items())
-        if n
-    ]
-    for start in range(0, len(rows), 10_000):
-        conn.execute(insert(DailyCount), rows[start : start + 10_000])
-    return len(rows)
+    """Recount every rollup from the tickets, in the database (not committed); returns the
+    rows written."""
+    from triage.storage.recount import recount
+
+    return recount(conn, EDGES, ROLES)
 
 
 def stored(conn: Session | Connection) -> Counter[tuple[date, str, str, str]]:

@@ -105,6 +105,7 @@ class Ticket(Base):
     __table_args__ = (
         Index(
             "ix_tickets_review_queue",
+            "review_reason",
             "margin",
             "id",
             sqlite_where=sql("review_reason IS NOT NULL AND reviewed_at IS NULL"),
