@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from triage.errors import DatabaseUnusable
+
 __all__ = ["recount"]
 
 # (dimension, value) counted once per ticket; NULL values are not counted. ``s`` is one
@@ -89,7 +91,7 @@ def recount(conn: Session | Connection, edges: tuple[float, ...], roles: tuple[s
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     dialect = bind.dialect.name
     if dialect not in _DIALECT:
-        raise NotImplementedError(f"rollups cannot be recounted in SQL on {dialect}")
+        raise DatabaseUnusable(f"The rollups are counted on SQLite and PostgreSQL only, not on {dialect}.")
     params: dict[str, Any] = {}
     if dialect == "sqlite":
         raw = (conn.connection() if isinstance(conn, Session) else conn).connection.dbapi_connection
