@@ -54,7 +54,6 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
     try:
         counts, restore = scale_load.load(engine, planned)
         scale_load.finish(engine, restore)
-        scale_load.fill_words(engine)  # after the keys: ticket_words refers to tickets
         with engine.connect() as conn:
             stored = conn.scalar(sa.text("SELECT count(*) FROM tickets"))
     finally:
@@ -65,13 +64,20 @@ def seed(url: str, n: int, model_path: str) -> dict[str, Any]:
 
 
 def flood_text(url: str) -> str | None:
-    """The text that opened the largest repeat cluster of a seeded database."""
+    """The text that opened the largest repeat cluster of a seeded database, after
+    finishing the indexes and keys a stopped seeding left undone."""
     import sqlalchemy as sa
 
     from triage.storage.db import make_engine
 
+    from . import scale_load
+
     engine = make_engine(url)
     try:
+        left = scale_load.pending(engine)
+        if left is not None:
+            print(f"  finishing the seeding: {len(left)} indexes and keys left", flush=True)
+            scale_load.finish(engine, left)
         with engine.connect() as conn:
             return conn.scalar(
                 sa.text(
@@ -237,9 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         env = {**model_env(work / "models"), "TRIAGE_INSTANCE_DIR": str(work / "instance")}
         with database(args, work) as (url, fresh):
+            if args.keep:  # before seeding: a stopped run is resumed with it
+                print(f"kept: --reuse '{url}'", flush=True)
             flood = seed(url, args.rows, env["TRIAGE_MODEL"])["flood"] if fresh else flood_text(url)
-            if args.keep:
-                print(f"kept: --reuse '{url}'")
             env["TRIAGE_DATABASE_URL"] = url
             full_env = {**os.environ, **env}
             reviewer, intake_key = make_key(full_env, "reviewer"), make_key(full_env, "intake")

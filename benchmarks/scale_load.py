@@ -17,7 +17,11 @@ from triage.storage.rollups import rebuild
 
 from .scale_seed import BAND_COLUMNS, BASE_COLUMNS, PLAN_COLUMNS, Plan, band_rows, base_rows, plan_rows
 
-SEEDED = ("tickets", "ticket_events", "corrections", "returns", "ticket_bands")
+SEEDED = ("tickets", "ticket_events", "corrections", "returns", "ticket_bands", "ticket_words")
+# The statements that make the dropped indexes and keys again, kept in the database from
+# the moment they are dropped until they are all done, so that a failure after the rows are
+# in loses nothing: `benchmarks.scale --reuse URL` finishes what is left (:func:`pending`).
+RESTORE = "seed_restore"
 CHUNK = 200_000  # plan rows per write
 _TYPES = {
     "postgresql": {"int": "bigint", "text": "text", "json": "json", "bool": "boolean", "float": "float8"},
@@ -70,6 +74,7 @@ TICKETS = {
 }
 FILLS: tuple[tuple[str, dict[str, str], str], ...] = (
     ("tickets", TICKETS, "TRUE"),
+    ("ticket_words", {"ticket_id": "p.id", "words": "b.words"}, "TRUE"),
     (
         "ticket_events",
         {"ticket_id": "p.id", "type": "'received'", "at": "{time:p.created_us}", "actor": "'intake'"}
@@ -152,6 +157,11 @@ def load(engine: sa.Engine, p: Plan) -> tuple[dict[str, int], list[str]]:
         _stage(conn, "seed_bands", BAND_COLUMNS, band_rows(p))
         _stage(conn, "seed_plan", PLAN_COLUMNS, _chunks(p))
         restore = detach(conn, SEEDED)
+        conn.execute(sa.text(f"CREATE TABLE {RESTORE} (step INTEGER PRIMARY KEY, statement TEXT NOT NULL)"))
+        conn.execute(
+            sa.text(f"INSERT INTO {RESTORE} (step, statement) VALUES (:step, :statement)"),
+            [{"step": i, "statement": s} for i, s in enumerate(restore)],
+        )
     step(
         f"staged {len(p.base)} messages and {len(p)} planned tickets, dropped {len(restore)} indexes", started
     )
@@ -245,19 +255,33 @@ def detach(conn: sa.Connection, tables: tuple[str, ...]) -> list[str]:
     return [*builds, *(d for _, d in indexes), *attach, *keys]
 
 
+def pending(engine: sa.Engine) -> list[str] | None:
+    """The restore statements a seeding left undone (None: it finished, or the database was
+    not seeded here); an error if its rows were never all written."""
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        if "seed_plan" in tables:
+            raise RuntimeError("this database's seeding stopped before its rows were all written: seed it again")
+        if RESTORE not in tables:
+            return None
+        return list(conn.scalars(sa.text(f"SELECT statement FROM {RESTORE} ORDER BY step")))
+
+
 def finish(engine: sa.Engine, restore: list[str], workers: int = 4) -> None:
     """The indexes and keys again (index builds and the rollups' recount side by side on
     PostgreSQL, each its own connection), sequences past the seeded ids, and planner
-    statistics and the visibility map (as autovacuum would have made them)."""
+    statistics and the visibility map (as autovacuum would have made them). Each statement
+    done leaves the restore table in its own transaction; the table goes at the very end."""
     postgres = engine.dialect.name == "postgresql"
     builds = [s for s in restore if s.startswith("CREATE ")]
     started = time.perf_counter()
 
     def run(statement: str) -> None:
         with engine.begin() as conn:
-            if postgres:
-                conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
+            if postgres:  # this session only: the sort of a 100-million-row index fits
+                conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
             conn.execute(sa.text(statement))
+            conn.execute(sa.text(f"DELETE FROM {RESTORE} WHERE statement = :s"), {"s": statement})
 
     def recount() -> None:
         with engine.begin() as conn:
@@ -277,7 +301,7 @@ def finish(engine: sa.Engine, restore: list[str], workers: int = 4) -> None:
     if postgres:
         with engine.begin() as conn:
             for table in SEEDED:
-                if table != "ticket_bands":
+                if table not in ("ticket_bands", "ticket_words"):  # keyed by ticket_id
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     conn.execute(sa.text(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))"))
 
@@ -291,16 +315,5 @@ def finish(engine: sa.Engine, restore: list[str], workers: int = 4) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
     print(f"  vacuumed and analysed in {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def fill_words(engine: sa.Engine) -> int:
-    """The words hotspots read (ticket_words), as intake stores them: filled after the
-    tickets, through the service's own backfill (each distinct text segmented once)."""
-    from pathlib import Path
-
-    from triage.service.words import Words, fill
-
-    started = time.perf_counter()
-    done = fill(engine, Words.load(Path(__file__).resolve().parent.parent / "data"))
-    print(f"words stored for {done} tickets in {time.perf_counter() - started:.0f} s", flush=True)
-    return done
+    with engine.begin() as conn:  # done: nothing left for a resumed run
+        conn.execute(sa.text(f"DROP TABLE {RESTORE}"))

@@ -20,6 +20,8 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ from triage.engine.text import mask, normalize
 from triage.service import repeats
 from triage.service.codes import ALPHABET
 from triage.service.tickets import labels_of, review_fields
+from triage.service.words import Words
 
 DAYS = 365
 CHANNELS = ("web", "web", "web", "phone", "phone", "app", "window")
@@ -46,6 +49,7 @@ class Base:
     prediction_json: str
     review: dict[str, Any]
     bands: list[int]
+    words: str  # what intake stores in ticket_words
 
     def label(self, head: str) -> str:
         return str(self.prediction[head]["label"])
@@ -66,7 +70,13 @@ def derive(text: str, prediction: dict[str, Any], review: dict[str, Any] | None 
         prediction_json=json.dumps(prediction, ensure_ascii=False),
         review=review if review is not None else review_fields(prediction, 0.02),
         bands=repeats.band_hashes(grams) if grams else [],
+        words=_words().stored(masked),
     )
+
+
+@lru_cache(maxsize=1)
+def _words() -> Words:
+    return Words.load(Path(__file__).resolve().parent.parent / "data")
 
 
 def routed(texts: Sequence[str], model: Any, version: str) -> list[Base]:
@@ -187,13 +197,14 @@ def plan(n: int, messages: list[Base], now: datetime, seed: int = 12) -> Plan:
 
 
 # The staging tables: (name, type) per column; types are "int", "text", "json", "bool",
-# "float". One more per-ticket value derived from the message (a column of words, say) is
-# one more base column here, its value in base_rows, and its fill in scale_load.TICKETS.
+# "float". One more per-ticket value derived from the message (its stored words, say) is
+# one more base column here, its value in base_rows, and its fill in scale_load.FILLS.
 BASE_COLUMNS = (
     *(("id", "int"), ("text", "text"), ("masked", "text"), ("prediction", "json"), ("labels", "json")),
     *(("category", "text"), ("department", "text"), ("model_version", "text"), ("needs_review", "bool")),
     *(("confidence", "float"), ("review_reason", "text"), ("uncertain_heads", "text"), ("margin", "float")),
     ("flood", "bool"),
+    ("words", "text"),
 )
 BAND_COLUMNS = (("base", "int"), ("band", "int"), ("hash", "int"))
 PLAN_COLUMNS = (
@@ -212,6 +223,7 @@ def base_rows(p: Plan) -> Iterator[tuple[Any, ...]]:
             float(b.prediction["category"]["confidence"]),
             *(b.review["review_reason"], b.review["uncertain_heads"], b.review["margin"]),
             i >= p.messages,
+            b.words,
         )
 
 

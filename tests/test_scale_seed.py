@@ -10,11 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from benchmarks.scale import seed
+from benchmarks import scale_load, scale_seed
+from benchmarks.harness import texts
+from benchmarks.scale import flood_text, seed
+from triage.engine.persist import load_model
 from triage.service.codes import normalize_code
 from triage.storage import rollups, upgrade
 from triage.storage.db import make_engine, migrated_session
-from triage.storage.schema import Correction, Ticket, TicketBand, TicketEvent
+from triage.service.words import Words
+from triage.storage.schema import Correction, Ticket, TicketBand, TicketEvent, TicketWords
 
 pytestmark = pytest.mark.slow  # routes every message of data/messages once
 
@@ -81,3 +85,29 @@ def test_a_seeded_year_is_what_intake_would_have_stored(database_url, tiny_model
         assert banded == {t.id for t in tickets if t.text_masked.strip()}
 
         assert rollups.stored(session) == {k: n for k, n in rollups.count(session, []).items() if n}
+        words = Words.load(scale_seed.Path(scale_seed.__file__).resolve().parent.parent / "data")
+        stored = dict(session.query(TicketWords.ticket_id, TicketWords.words).all())
+        assert stored == {t.id: words.stored(t.text_masked) for t in tickets}
+
+
+def test_a_seeding_stopped_after_its_rows_is_finished_on_reuse(database_url, tiny_model_dir):
+    upgrade(database_url)
+    migrated = _indexes(database_url)
+    model = load_model(str(tiny_model_dir))
+    base = scale_seed.routed(texts(40), model, "bench")
+    engine = make_engine(database_url)
+    try:
+        _, restore = scale_load.load(engine, scale_seed.plan(400, base, datetime.now(UTC)))
+        assert scale_load.pending(engine) == restore and restore
+        with pytest.raises(sa.exc.SQLAlchemyError):  # one index built, then a failure
+            scale_load.finish(engine, [restore[0], "CREATE INDEX broken ON no_such_table (x)"])
+        assert scale_load.pending(engine) == restore[1:]
+    finally:
+        engine.dispose()
+    assert flood_text(database_url)  # --reuse: builds what was left first
+    assert _indexes(database_url) == migrated
+    engine = make_engine(database_url)
+    try:
+        assert scale_load.pending(engine) is None
+    finally:
+        engine.dispose()
