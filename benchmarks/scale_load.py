@@ -261,7 +261,7 @@ def pending(engine: sa.Engine) -> list[str] | None:
     with engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
         if "seed_plan" in tables:
-            raise RuntimeError("this database's seeding stopped before its rows were all written: seed it again")
+            raise RuntimeError("this database's seeding stopped before all its rows were in: seed it anew")
         if RESTORE not in tables:
             return None
         return list(conn.scalars(sa.text(f"SELECT statement FROM {RESTORE} ORDER BY step")))

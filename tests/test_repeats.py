@@ -2,10 +2,13 @@ import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy
 from seeding import NOW, messages, prediction, session_at
 
 from triage.service import repeats
 from triage.service import tickets as svc
+from triage.storage import rollups
+from triage.storage.schema import Ticket
 from triage.web import ticket_views
 
 POLICY = repeats.RepeatPolicy(window_days=30, threshold=0.6)
@@ -50,6 +53,24 @@ def test_a_resubmission_with_small_edits_joins_the_first_tickets_cluster(session
     assert second.cluster_id == first.id == first.cluster_id == third.cluster_id
     assert repeats.cluster_view(third) == {"id": first.id, "size": 3}
     assert ticket_views.summary_view(first)["cluster"] == {"id": first.id, "size": 3}
+
+
+def test_linking_opens_the_earlier_tickets_cluster_without_loading_its_row(database_url):
+    with session_at(database_url) as s:
+        first_id = intake(s, COMPLAINT).id
+    with session_at(database_url) as s:  # the earlier ticket is not in this session
+        statements: list[str] = []
+        engine = s.get_bind()
+        listen = sqlalchemy.event.listen
+        listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        second = intake(s, RESUBMITTED, now=NOW + timedelta(days=1))
+        assert second.duplicate_of == second.cluster_id == first_id
+        # Its texts and prediction are never read (nor the rollups' snapshot of it).
+        assert not [q for q in statements if "FROM tickets" in q and "tickets.prediction" in q]
+        assert not [q for q in statements if "FROM returns" in q or "FROM corrections" in q]
+    with session_at(database_url) as s:
+        assert s.get(Ticket, first_id).cluster_id == first_id
+        assert rollups.stored(s) == {k: n for k, n in rollups.count(s, []).items() if n}
 
 
 def test_different_complaints_in_the_same_category_stay_apart(session):

@@ -15,9 +15,9 @@ from benchmarks.harness import texts
 from benchmarks.scale import flood_text, seed
 from triage.engine.persist import load_model
 from triage.service.codes import normalize_code
+from triage.service.words import Words
 from triage.storage import rollups, upgrade
 from triage.storage.db import make_engine, migrated_session
-from triage.service.words import Words
 from triage.storage.schema import Correction, Ticket, TicketBand, TicketEvent, TicketWords
 
 pytestmark = pytest.mark.slow  # routes every message of data/messages once

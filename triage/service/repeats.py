@@ -17,8 +17,9 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Select, TextClause, bindparam, func, select, text, union_all
+from sqlalchemy import Select, TextClause, bindparam, func, select, text, union_all, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from triage.storage.schema import Ticket, TicketBand
 
@@ -117,9 +118,9 @@ def band_hashes(grams: frozenset[str]) -> list[int]:
 
 
 @lru_cache(maxsize=2)
-def candidate_query(by_category: bool = True) -> Select[int, str]:
-    """Open tickets of a category since a time that share a band, newest first: id and
-    masked text, enough to verify. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
+def candidate_query(by_category: bool = True) -> Select[int, str, int | None]:
+    """Open tickets of a category since a time that share a band, newest first: id, masked
+    text and cluster, enough to verify and link. Bind ``h0``, ``h1``..., ``category`` and ``since``. Built
     once: building this expression costs more than running it. ``by_category=False`` (a
     ticket whose model has no category head) matches by text alone, ``category`` unbound.
 
@@ -139,7 +140,7 @@ def candidate_query(by_category: bool = True) -> Select[int, str]:
     shared = union_all(*(select(band.c.ticket_id) for band in newest))
     same = [Ticket.category == bindparam("category")] if by_category else []
     return (
-        select(Ticket.id, Ticket.text_masked)
+        select(Ticket.id, Ticket.text_masked, Ticket.cluster_id)
         .where(
             Ticket.id.in_(shared),
             Ticket.created_at >= bindparam("since", type_=Ticket.created_at.type),
@@ -161,10 +162,10 @@ def band_insert() -> TextClause:
     return text(f"INSERT INTO {TicketBand.__tablename__} (ticket_id, band, hash) VALUES {rows}")
 
 
-def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) -> Ticket | None:
+def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) -> int | None:
     """Link a new, pending ticket to the recent open ticket of the same category it
     repeats, if any (duplicate_of, and the cluster of the first ticket), and store its
-    bands. Flushes, does not commit; returns the ticket it repeats."""
+    bands. Flushes, does not commit; returns the id of the ticket it repeats."""
     grams = shingles(ticket.text_masked)
     if not grams:
         return None
@@ -178,15 +179,34 @@ def link(session: Session, ticket: Ticket, policy: RepeatPolicy, now: datetime) 
         query = candidate_query(by_category)
         found = session.connection().execute(query, bands | where).all()  # no ORM layer
         # The most similar; among equals the first (smallest id).
-        score, _, best_id = max(
-            ((jaccard(grams, shingles(masked)), -tid, tid) for tid, masked in found), default=(0.0, 0, 0)
+        score, _, best, cluster = max(
+            ((jaccard(grams, shingles(masked)), -tid, tid, cid) for tid, masked, cid in found),
+            default=(0.0, 0, 0, None),
         )
-        best = session.get(Ticket, best_id) if score >= policy.threshold else None
-    if best is not None:
-        if best.cluster_id is None:
-            best.cluster_id = best.id
-        ticket.duplicate_of = best.id
-        ticket.cluster_id = best.cluster_id
+    if score < policy.threshold:
+        return _banded(session, ticket, bands, None)
+    if cluster is None:
+        cluster = _open_cluster(session, best)
+    ticket.duplicate_of = best
+    ticket.cluster_id = cluster
+    return _banded(session, ticket, bands, best)
+
+
+def _open_cluster(session: Session, first: int) -> int:
+    """The repeated ticket opens a cluster of its own id. A plain UPDATE: the cluster is no
+    rollup dimension, so loading the whole row (its texts, its prediction) and the rollup
+    hook's reads of it were intake's dearest statements when a popular complaint came
+    again. A copy of the row already in the session is kept in step."""
+    session.connection().execute(
+        update(Ticket).where(Ticket.id == first, Ticket.cluster_id.is_(None)).values(cluster_id=first)
+    )
+    loaded = session.identity_map.get(session.identity_key(Ticket, first))
+    if isinstance(loaded, Ticket) and loaded.cluster_id is None:
+        set_committed_value(loaded, "cluster_id", first)
+    return first
+
+
+def _banded(session: Session, ticket: Ticket, bands: dict[str, int], best: int | None) -> int | None:
     session.flush()  # the ticket's id, for its bands (a taken query code fails here)
     session.connection().execute(band_insert(), bands | {"ticket_id": ticket.id})
     return best

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -165,21 +166,24 @@ def _apply(session_or_conn: Session | Connection, delta: Counter[tuple[date, str
     ]
     if not rows:
         return
-    dialect = (
-        session_or_conn.get_bind().dialect.name
-        if isinstance(session_or_conn, Session)
-        else (session_or_conn.dialect.name)
-    )
+    # On the session's connection: the ORM's bulk path adds nothing to a plain upsert but
+    # its bookkeeping (a fifth of intake's Python time went there).
+    conn = session_or_conn.connection() if isinstance(session_or_conn, Session) else session_or_conn
+    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str) -> Any:
+    """The rollup upsert, built once per dialect."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     stmt = upsert(DailyCount)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["day", "department", "dimension", "value"],
         set_={"n": DailyCount.n + stmt.excluded.n},
     )
-    session_or_conn.execute(stmt, rows)
 
 
 # -- kept current by the ORM -------------------------------------------------------------
