@@ -96,9 +96,11 @@ def pg_schema(base_url: str = PG_URL, prefix: str = "drill") -> Iterator[str]:
     try:
         yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        finally:  # closed even if the drop fails: an open one warns wherever it is collected
+            engine.dispose()
 
 
 def rss_mb(pid: int) -> float:

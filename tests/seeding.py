@@ -46,9 +46,11 @@ def pg_schema(base_url: str = PG_URL, prefix: str = "t") -> Iterator[str]:
     try:
         yield f"{base_url}?options=-csearch_path%3D{schema}"
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        finally:  # closed even if the drop fails: an open one warns wherever it is collected
+            engine.dispose()
 
 
 def session_at(url: str):

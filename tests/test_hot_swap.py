@@ -89,3 +89,29 @@ def test_requests_across_a_swap_all_succeed(tiny_model_dir, tiny_csv, tmp_path, 
     assert versions[-1] == new_version
     assert versions[0] != new_version
     assert set(versions[-20:]) == {new_version}, "both workers serve the new model"
+
+
+def test_stopping_the_follower_waits_for_the_check_under_way(tmp_path):
+    """A check holds a database connection; if stopping returned before it ended, the app's
+    engine would be disposed of first and the connection never closed (the ResourceWarning
+    that surfaced in unrelated tests under load)."""
+    from triage.settings import load_settings
+    from triage.web.engine import ModelHolder
+
+    entered, left = threading.Event(), threading.Event()
+
+    class SlowSession:  # a check that takes a while: the registry read on a busy machine
+        def __enter__(self):
+            entered.set()
+            time.sleep(0.5)
+            return self
+
+        def __exit__(self, *exc):
+            left.set()
+
+    conf = load_settings({"model": "", "model_reload_seconds": 0.01, "models_dir": str(tmp_path)})
+    holder = ModelHolder(conf, SlowSession)
+    holder.watch()
+    assert entered.wait(10)
+    holder.stop()
+    assert left.is_set()

@@ -132,5 +132,11 @@ class ModelHolder:
             except Exception:  # the database may be briefly away; try again next tick
                 log.warning("could not check the active model version", exc_info=True)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop following, and wait for a check under way to end: it holds a database
+        connection, which would otherwise go back to a pool already disposed of and never be
+        closed (psycopg's ResourceWarning when it is collected, in whatever runs then)."""
         self._stop.set()
+        watcher = self._watcher
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout)
