@@ -111,3 +111,16 @@ def test_a_seeding_stopped_after_its_rows_is_finished_on_reuse(database_url, tin
         assert scale_load.pending(engine) is None
     finally:
         engine.dispose()
+
+
+def test_the_intake_profile_counts_each_intakes_statements(tmp_path, tiny_model_dir, capsys):
+    from benchmarks import intake_profile
+
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    upgrade(url)
+    assert intake_profile.main([url, "--calls", "2", "--model", str(tiny_model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "new texts: median" in out and "CPU a request" in out
+    assert "   2 x " in out and "INSERT INTO tickets" in out
+    with pytest.raises(SystemExit):
+        intake_profile.main([url, "--calls", "0"])
