@@ -156,3 +156,27 @@ def test_other_routes_pass_through(app, client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/v1/triage").status_code == 405
     assert fastpath(app).served == 0
+
+
+@pytest.mark.app_settings(open_intake=True)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"text": "\\ud800\\u6392\\u961f"}',  # a lone surrogate: orjson refuses to read it
+        b'{"text": "\\u6392\\u961f", "title": "\\ud83d"}',
+        b'{"text": "\\u6392\\u961f", "text": NaN}',  # json reads NaN; orjson does not
+    ],
+)
+def test_bodies_orjson_refuses_are_answered_by_flask(app, client, raw):
+    fast, slow = both(app, client, data=raw, content_type="application/json")
+    assert fast == slow
+    assert fastpath(app).served == 0
+
+
+@pytest.mark.app_settings(open_intake=True)
+def test_a_provider_orjson_cannot_copy_is_used_as_it_is(app, client):
+    """With settings orjson does not have (ASCII escapes here), the provider writes the answer."""
+    app.json.ensure_ascii = True  # type: ignore[attr-defined]
+    fast, slow = both(app, client, json={"text": "营业执照怎么办"})
+    assert fast == slow and b"\\u" in fast[2]
+    assert fastpath(app).served == 1

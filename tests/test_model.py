@@ -233,3 +233,15 @@ def test_ngrams_are_every_slice_in_order():
     assert word_ngrams(words, 1, 3) == [*words, "a b", "b c", "c d", "a b c", "b c d"]
     assert word_ngrams(words, 2, 2) == ["a b", "b c", "c d"]
     assert char_ngrams("", 1, 3) == [] and word_ngrams([], 1, 2) == []
+
+
+def test_explain_gives_the_same_answer_for_every_form_of_the_weight_rows(tiny_model_dir):
+    """route() hands explain() every head's rows side by side; a caller may give them per
+    head (benchmarks/engine.py) or not at all (looked up again): one answer."""
+    served = load_model(tiny_model_dir)
+    for text in [*TEXTS, "", "的的的"]:
+        doc = as_document(text)
+        idx, val, scores, rows = served._scored(doc)
+        per_head = {h: rows[:, a:b] for h, (a, b) in served._spans.items()}
+        answers = [served.explain(idx, val, scores, None, r, doc) for r in (rows, per_head, None)]
+        assert answers[0] == answers[1] == answers[2] == served.route(text)

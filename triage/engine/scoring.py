@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.engine.chargrams import CharTable
 from triage.engine.segment import Dictionary
 from triage.engine.text import prepare, share_dictionary, tokenize_with
 
@@ -129,16 +130,19 @@ class Features:
     stopwords: frozenset[str]
     dictionary: Dictionary
     _lookups: list[Any] = field(init=False, repr=False)
+    _tables: list[CharTable | None] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Each term maps to its column + 1, so that 0 (falsy) is "not a term": filter(None, ...)
-        # then drops the rest in C (transform_one).
-        self._lookups, offsets = [], []
+        # then drops the rest in C (transform_one). Character blocks also get a packed table,
+        # which finds the same columns without building the n-grams (chargrams.py).
+        self._lookups, self._tables, offsets = [], [], []
         offset = 0
         for block in self.blocks:
-            self._lookups.append(
-                dict(zip(block.terms, range(offset + 1, offset + 1 + len(block.terms)), strict=True)).get
-            )
+            columns = range(offset + 1, offset + 1 + len(block.terms))
+            self._lookups.append(dict(zip(block.terms, columns, strict=True)).get)
+            packed = block.analyzer == "char" and block.ngram[1] <= 4
+            self._tables.append(CharTable(block.terms, columns, *block.ngram) if packed else None)
             offsets.append(offset)
             offset += len(block.terms)
         self.n_features = offset
@@ -165,11 +169,23 @@ class Features:
 
     def transform_one(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one document's row, columns in increasing order."""
-        found = (
-            filter(None, map(get, grams, repeat(0)))
-            for get, grams in zip(self._lookups, self.analyze(doc), strict=True)
-        )
-        ids = np.fromiter(chain.from_iterable(found), dtype=np.int64)  # column + 1 of each term
+        packed: list[np.ndarray] = []  # column + 1 of each term, by block
+        found = []
+        words: list[str] | None = None
+        for block, get, table in zip(self.blocks, self._lookups, self._tables, strict=True):
+            if table is not None and (cols := table.columns(doc.lower())) is not None:
+                packed.append(cols)
+                continue
+            if block.analyzer == "char":
+                grams = char_ngrams(doc, *block.ngram)
+            else:
+                if words is None:
+                    words = tokenize_with(self.dictionary, doc, self.stopwords)
+                grams = word_ngrams(words, *block.ngram)
+            found.append(filter(None, map(get, grams, repeat(0))))
+        ids = np.fromiter(chain.from_iterable(found), dtype=np.int64)
+        if packed:
+            ids = np.concatenate([ids, *packed])
         if not ids.size:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         idx, tf = np.unique(ids, return_counts=True)
@@ -289,16 +305,13 @@ class ServingModel:
         return list(self.heads_)
 
     # -- prediction ---------------------------------------------------------------------
-    def _scored(
-        self, doc: str
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, list[float]], dict[str, np.ndarray]]:
-        """A document's features, and per head its class scores and the weight rows of its
-        features (reused for reasons)."""
+    def _scored(self, doc: str) -> tuple[np.ndarray, np.ndarray, dict[str, list[float]], np.ndarray]:
+        """A document's features, per head its class scores, and the weight rows of its
+        features for every head's classes side by side (reused for reasons)."""
         idx, val = self.features.transform_one(doc)
         rows = self._weights[idx]
         scores = (val @ rows + self._intercept).tolist()
-        spans = self._spans.items()
-        return idx, val, {h: scores[a:b] for h, (a, b) in spans}, {h: rows[:, a:b] for h, (a, b) in spans}
+        return idx, val, {h: scores[a:b] for h, (a, b) in self._spans.items()}, rows
 
     def predict_proba(self, X: Sequence[Item]) -> dict[str, np.ndarray]:
         """Calibrated probabilities per head, columns in ``heads_[h].labels`` order."""
@@ -331,27 +344,28 @@ class ServingModel:
         val: np.ndarray,
         scores: Mapping[str, Sequence[float] | np.ndarray],
         verified: Mapping[str, str] | None = None,
-        rows: Mapping[str, np.ndarray] | None = None,
+        rows: Mapping[str, np.ndarray] | np.ndarray | None = None,
         doc: str | None = None,
     ) -> dict[str, Any]:
         """The prediction object from one document's features (``idx``, ``val``) and each
-        head's raw ``scores`` (``doc``, the prepared text, lets a phrase be checked as
-        written)."""
-        result: dict[str, Any] = {}
-        flagged = False
-        found = _Found(idx, *self._feature_names(), doc)
+        head's raw ``scores`` (``rows``: the weight rows of the features, per head or every
+        head's side by side as ``_scored`` gives them; ``doc``, the prepared text, lets a
+        phrase be checked as written)."""
+        ranked = []
         for head, m in self.heads_.items():
             # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
             row = scores[head]
             p = _softmax(row.tolist() if isinstance(row, np.ndarray) else row, m.temperature)
-            order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
+            ranked.append((head, m, p, sorted(range(len(p)), key=p.__getitem__, reverse=True)))  # stable
+        found = _Found(idx, *self._feature_names(), doc)
+        pushes = self._pushes(found, idx, val, [(head, order[0]) for head, _, _, order in ranked], rows)
+        result: dict[str, Any] = {}
+        flagged = False
+        for (head, m, p, order), push in zip(ranked, pushes, strict=True):
             top = order[0]
             label = m.labels[top]
             confident = m.confident(p, order)
-
-            def entry(i: int, m: LinearHead = m, p: list[float] = p) -> dict[str, Any]:
-                lab = m.labels[i]
-                return {"label": lab, "name": m.name_of(lab), "confidence": round(p[i], 4)}
+            entry = _Entries(m, p)
 
             cut = 1.0 - m.conformal_q
             cands = [entry(i) for i in order if p[i] >= cut]
@@ -359,7 +373,7 @@ class ServingModel:
                 **entry(top),
                 "alternatives": [entry(i) for i in order[1:4]],
                 "candidates": cands or [entry(top)],
-                "reasons": self._reasons(found, self._contributions(idx, val, m, top, rows)),
+                "reasons": self._reasons(found, push),
                 "needs_review": not confident,
             }
             fallback = self.fallback.get(head)
@@ -375,18 +389,37 @@ class ServingModel:
         result["model_version"] = self.version_
         return result
 
-    @staticmethod
-    def _contributions(
-        idx: np.ndarray, val: np.ndarray, m: LinearHead, top: int, rows: Mapping[str, np.ndarray] | None
-    ) -> np.ndarray:
-        """How much each feature pushed towards label ``top`` of head ``m``."""
-        weights = m.weights[idx, top] if rows is None else rows[m.name][:, top]
-        contrib: np.ndarray = val * weights
-        return contrib
+    def _pushes(
+        self,
+        found: _Found,
+        idx: np.ndarray,
+        val: np.ndarray,
+        tops: list[tuple[str, int]],
+        rows: Mapping[str, np.ndarray] | np.ndarray | None,
+    ) -> list[Iterator[tuple[int, float]]]:
+        """Per head, how much each visible feature pushed towards its top label, best first.
+        Every head at once: each numpy call on these small arrays costs more than its sums."""
+        if isinstance(rows, np.ndarray):  # every head's classes side by side
+            weights = rows[:, [self._spans[h][0] + top for h, top in tops]]
+        elif rows is None:
+            columns = np.array([self._spans[h][0] + top for h, top in tops], dtype=np.intp)
+            weights = self._weights[np.ix_(idx, columns)]
+        else:
+            parts = [rows[h][:, top] for h, top in tops]
+            weights = np.column_stack(parts) if parts else np.zeros((len(idx), 0))
+        push = weights[found.visible] * val[found.visible, None]
+        order = np.argsort(-push, axis=0, kind="stable")  # the columns are increasing: ties keep them so
+        first = order[: _Rest.FIRST]
+        cols = found.cols[first].T.tolist()
+        best = np.take_along_axis(push, first, axis=0).T.tolist()
+        return [
+            chain(zip(c, b, strict=True), _Rest(found.cols, push, order, j))
+            for j, (c, b) in enumerate(zip(cols, best, strict=True))
+        ]
 
-    def _reasons(self, found: _Found, contrib: np.ndarray) -> list[str]:
-        """The words and phrases of the text that pushed most towards the label (``contrib``:
-        each feature's push; ``found``: the text's features that may be shown).
+    def _reasons(self, found: _Found, push: Iterator[tuple[int, float]]) -> list[str]:
+        """The words and phrases of the text that pushed most towards the label (``push``:
+        the text's visible features, best first; ``found``: what they are).
 
         Only whole words are shown: jieba words, word pairs that stand side by side in the
         text, and character n-grams that are themselves one of the text's words (never a
@@ -395,11 +428,9 @@ class ServingModel:
         are looked at best first (ties: lower column first) until enough are found.
         """
         names, kinds = self._feature_names()
-        push = contrib[found.visible]
-        order = np.argsort(-push, kind="stable")  # the columns are increasing: ties keep them so
         chosen: list[str] = []
         fallback = None
-        for j, c in found.ranked(order, push):
+        for j, c in push:
             if c <= 0 and (chosen or fallback is not None):
                 break
             k = kinds[j]
@@ -412,7 +443,7 @@ class ServingModel:
             if c <= 0:  # nothing pushes towards the label: the least opposed word
                 fallback = term
                 continue
-            if any(term in x or x in term for x in chosen):
+            if _overlaps(term, chosen):
                 continue
             chosen.append(term)
             if len(chosen) == self.n_reasons:
@@ -449,11 +480,25 @@ class ServingModel:
         }
 
 
+class _Entries:
+    """``entries(i)``: label ``i`` of head ``m`` as an answer entry, a new dict each time; its
+    parts are worked out once per label (round() costs more than the rest)."""
+
+    def __init__(self, m: LinearHead, p: list[float]) -> None:
+        self.m, self.p = m, p
+        self.seen: dict[int, tuple[str, str, float]] = {}
+
+    def __call__(self, i: int) -> dict[str, Any]:
+        parts = self.seen.get(i)
+        if parts is None:
+            lab = self.m.labels[i]
+            parts = self.seen[i] = (lab, self.m.name_of(lab), round(self.p[i], 4))
+        return {"label": parts[0], "name": parts[1], "confidence": parts[2]}
+
+
 class _Found:
     """What every head's reasons share of one document: its features that are not hidden
     (positions in ``idx``, and their columns), its jieba words, its lower-cased text."""
-
-    FIRST = 48  # features ranked in one go; a head rarely looks further
 
     def __init__(self, idx: np.ndarray, names: list[str], kinds: bytes, doc: str | None) -> None:
         kind = np.frombuffer(kinds, dtype=np.int8)[idx]
@@ -462,10 +507,28 @@ class _Found:
         self.words = {names[j] for j in idx[kind == _WORD].tolist()}
         self.text = None if doc is None else doc.lower()
 
-    def ranked(self, order: np.ndarray, push: np.ndarray) -> Iterator[tuple[int, float]]:
-        """(column, push) of the visible features in ``order``, converted as they are needed."""
-        for part in (order[: self.FIRST], order[self.FIRST :]):
-            yield from zip(self.cols[part].tolist(), push[part].tolist(), strict=True)
+
+class _Rest:
+    """One head's visible features after the first ``FIRST``, as (column, push): converted
+    only if its reasons look that far (they rarely do)."""
+
+    FIRST = 48
+
+    def __init__(self, cols: np.ndarray, push: np.ndarray, order: np.ndarray, head: int) -> None:
+        self.cols, self.push, self.order, self.head = cols, push, order, head
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        part = self.order[self.FIRST :, self.head]
+        return zip(self.cols[part].tolist(), self.push[part, self.head].tolist(), strict=True)
+
+
+def _overlaps(term: str, chosen: list[str]) -> bool:
+    """Whether ``term`` is inside one of ``chosen`` or holds one (a loop: any() over a
+    generator cost more than the test)."""
+    for x in chosen:  # noqa: SIM110
+        if term in x or x in term:
+            return True
+    return False
 
 
 def _verified_entry(m: LinearHead, label: str, others: list[dict[str, Any]]) -> dict[str, Any]:
