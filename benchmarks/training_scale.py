@@ -1,6 +1,8 @@
 """Training cost at hotline scale: the default model configuration fit on 10k, 100k (and 1M)
 rows built by recombining real sentences. Each size runs in its own process and prints rows,
-fit seconds and peak RSS; the load average is printed beside it (the machine is shared).
+fit seconds, CPU seconds (the counting workers' included), peak RSS (of the process, and of
+it with its workers, sampled) and how each head was fit; the load average is printed beside
+it (the machine is shared).
 
 Rows come from the public sets, read in place from ../shared/benchmarks/ (Haikou's orders:
 department; TipDM's messages: category) and data/messages (both heads). A synthetic row keeps
@@ -21,6 +23,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -75,20 +78,57 @@ def synthetic(n: int, seed: int = 0) -> tuple[list[dict[str, str]], dict[str, li
     return items, y
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (the counting workers), from /proc."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(entry.name) == pid or int(fields[1]) == pid:
+                total += int(fields[21])  # rss, in pages
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PeakMemory(threading.Thread):
+    """The largest total resident memory of this process and its children, sampled."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.every, self.peak_mb, self.done = every, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
+
+
 def child(n: int) -> dict[str, object]:
     from triage.engine.training import build_model
     from triage.settings import load_settings
 
     items, y = synthetic(n)
+    watch = PeakMemory()
+    watch.start()
     started, cpu = time.perf_counter(), time.process_time()
     model = build_model(load_settings()).fit(items, y)
+    fit_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    watch.done.set()
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the counting workers, ended
     return {
         "rows": n,
-        "fit_s": round(time.perf_counter() - started, 1),
-        "cpu_s": round(time.process_time() - cpu, 1),
+        "fit_s": round(fit_s, 1),
+        "cpu_s": round(cpu_s + workers.ru_utime + workers.ru_stime, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_tree_mb": round(watch.peak_mb),
         "n_features": model.featurizer_.n_features_,
-        "calibration": {h: c["calibration"] for h, c in model.cv_.items()},
+        "min_df": model.featurizer_.min_df_,
+        "heads": {
+            h: f"{c['rows']} rows, fit on {c['fit_rows']}, {c['calibration']}" for h, c in model.cv_.items()
+        },
         "load_avg_1m": round(os.getloadavg()[0], 1),
     }
 
@@ -107,13 +147,16 @@ def main(argv: list[str] | None = None) -> int:
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
-    print("| rows | fit s | CPU s | CPU s per 1k rows | peak RSS MB | features | load avg |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| rows | fit s | CPU s | CPU s per 1k rows | peak RSS MB (with workers) | features | min_df "
+        "| load avg |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         per_k = 1000 * float(r["cpu_s"]) / int(r["rows"])
         print(
             f"| {r['rows']:,} | {r['fit_s']} | {r['cpu_s']} | {per_k:.2f} | {r['peak_rss_mb']} "
-            f"| {r['n_features']:,} | {r['load_avg_1m']} |"
+            f"({r['peak_tree_mb']}) | {r['n_features']:,} | {r['min_df']} | {r['load_avg_1m']} |"
         )
     return 0
 

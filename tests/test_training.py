@@ -73,3 +73,61 @@ def test_the_word_block_weighs_word_weight_beside_the_characters(tiny_data):
     assert np.allclose(word_norms[word_norms > 0], 0.5) and np.allclose(char_norms, 1.0)
     served = fz.blocks()
     assert np.all(served[0].scale == 0.5) and np.all(served[1].scale == 1.0)
+
+
+def test_a_capped_sample_keeps_corrections_and_rare_classes_and_each_class_share():
+    rng = np.random.default_rng(1)
+    y = np.r_[np.zeros(6000, int), np.ones(3000, int), np.full(50, 2)]
+    rng.shuffle(y)
+    w = np.ones(len(y))
+    corrections = rng.choice(np.flatnonzero(y == 0), 40, replace=False)
+    w[corrections] = 3.0
+    model = TriageModel(max_fit_rows=3000, min_class_rows=100)
+    picked = model._sample(y, w)
+    assert np.all(np.diff(picked) > 0)
+    assert set(corrections) <= set(picked)  # every verified correction is trained on
+    assert set(np.flatnonzero(y == 2)) <= set(picked)  # a class below min_class_rows stays whole
+    assert 2900 <= len(picked) <= 3000 + 40 + 50
+    share = np.bincount(y[picked], minlength=3) / len(picked)
+    assert abs(share[0] / share[1] - 2.0) < 0.1  # the big classes keep their proportions
+    assert np.array_equal(model._sample(y, w), picked)  # the same rows each time
+    assert len(TriageModel(max_fit_rows=None)._sample(y, w)) == len(y)
+
+
+def test_a_head_past_the_cap_is_fit_once_and_calibrated_on_rows_it_never_saw(tiny_data):
+    n = len(tiny_data.items)
+    weights = np.ones(n)
+    weights[::7] = 2.0  # verified corrections: always fit on, never in the calibration slice
+    model = TriageModel(holdout_above=n // 2, holdout_rows=n // 4, max_fit_rows=n // 3, min_class_rows=5)
+    plans = [model._plan(h, labels, weights) for h, labels in tiny_data.labels.items()]
+    for plan in plans:
+        assert plan.splits == [] and plan.held is not None  # no extra calibration fit
+        assert len(plan.held) == n // 4 and not set(plan.held) & set(plan.fit)
+        assert np.all(weights[plan.rows[plan.held]] == 1.0)
+        assert set(np.flatnonzero(weights[plan.rows] > 1)) <= set(plan.fit)
+    model.fit(tiny_data.items, tiny_data.labels, sample_weight=weights)
+    head = model.card()["heads"]["category"]
+    assert head["folds"] == 1 and head["calibration_rows"] == n // 4
+    assert head["calibration"].startswith("held-out slice") and head["fit_rows"] < n - n // 4
+    rows, proba = model.oof_["category"]
+    # The calibration scores are the final classifier's own on the slice.
+    direct = model.predict_proba([tiny_data.items[i] for i in rows])["category"]
+    assert np.allclose(proba, direct, atol=1e-9)
+
+
+def test_max_features_raises_min_df_until_the_vocabulary_fits(tiny_data):
+    fz = Featurizer()
+    analyzed = [fz.analyze(as_document(x)) for x in tiny_data.items]
+    free = Featurizer().fit_counts(Featurizer().count_terms(analyzed))
+    cap = free.n_features_ // 3
+    bounded = Featurizer(max_features=cap)
+    bounded.fit_counts(bounded.count_terms(analyzed))
+    assert bounded.n_features_ <= cap and bounded.min_df_ > 2
+    # Exactly the vocabulary of that min_df: the rarest terms went first, no more.
+    want = Featurizer(min_df=bounded.min_df_).fit_analyzed(analyzed)
+    assert want.n_features_ == bounded.n_features_
+    looser = Featurizer(min_df=bounded.min_df_ - 1).fit_analyzed(analyzed)
+    assert looser.n_features_ > cap
+    roomy = Featurizer(max_features=free.n_features_)
+    assert roomy.fit_counts(roomy.count_terms(analyzed)).n_features_ == free.n_features_
+    assert roomy.min_df_ == 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import secrets
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.svm import LinearSVC
 
 from triage.engine import calibration as cal
-from triage.engine.features import Analyzed, Featurizer, TermCounts
+from triage.engine.features import Featurizer, TermCounts
 from triage.engine.metrics import head_metrics
+from triage.engine.parallel import count_documents
 from triage.engine.progress import Progress, quiet
 from triage.engine.scoring import Features, LinearHead, ServingModel, as_document
 from triage.engine.text import dictionary
@@ -38,6 +40,22 @@ def class_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.ndarra
     n_class = np.bincount(y, weights=weights)
     w: np.ndarray = weights * np.power(np.maximum(n_class[y], 1e-12), -power)
     return w * (len(w) / float(w.sum()))
+
+
+@dataclass
+class Plan:
+    """How one head is fit: its labelled rows (indices into the training rows), their
+    labels as indices into its classes, the calibration folds fit on their own, the
+    positions (into ``rows``) its final classifier is fit on, and the held-out positions
+    that classifier itself is calibrated on (None: the folds calibrate)."""
+
+    head: str
+    rows: np.ndarray
+    y: np.ndarray
+    classes: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    fit: np.ndarray
+    held: np.ndarray | None
 
 
 class HeadModel:
@@ -100,10 +118,17 @@ class TriageModel(BaseEstimator):
         on half the rows); a smaller one is cheap, and its third fold calibrates better.
     holdout_above, holdout_rows : a head with more than ``holdout_above`` rows is
         calibrated on one stratified held-out slice of ``holdout_rows`` rows instead of
-        ``cv`` folds (one extra fit instead of ``cv``).
+        ``cv`` folds (one extra fit instead of ``cv``, or none: see ``max_fit_rows``).
+    max_fit_rows : a head with more rows fits its classifier on a stratified sample of this
+        many (every row weighted above 1, a verified correction, is kept; so is every row of a
+        class with fewer than ``min_class_rows`` rows). When the rows left out of the sample
+        can hold the calibration slice, the slice comes from them and is scored by the head's
+        final classifier itself: a large head costs one fit of ``max_fit_rows`` rows, however
+        many it has (the defaults: above 40,000 rows). None fits on every row.
+    min_class_rows : see ``max_fit_rows``.
     tol : liblinear's stopping tolerance (1e-3 gave the same predictions as 1e-4).
     large_max_iter : passes over the rows at most for a head above ``holdout_above``,
-        so its cost grows linearly with the rows.
+        so its cost is bounded by its fit rows.
     class_weight_power : each head's rows are weighted by n_class ** -power on top of
         the sample weights (0 turns it off).
     n_jobs : fits run side by side (threads: liblinear releases the GIL).
@@ -112,7 +137,8 @@ class TriageModel(BaseEstimator):
     fallback : head -> label used when that head is below its review threshold.
     review_heads : heads whose uncertainty flags the whole item for review.
     names : head -> {label: human name}; labels without a name show their id.
-    word_ngram, char_ngram, min_df, word_weight, userdict, stopwords : see :class:`Featurizer`.
+    word_ngram, char_ngram, min_df, max_features, word_weight, userdict, stopwords : see
+        :class:`Featurizer`.
     """
 
     def __init__(
@@ -120,8 +146,10 @@ class TriageModel(BaseEstimator):
         C: float = 0.5,
         cv: int = 3,
         two_folds_above: int = 10_000,
-        holdout_above: int = 50_000,
-        holdout_rows: int = 20_000,
+        holdout_above: int = 40_000,
+        holdout_rows: int = 10_000,
+        max_fit_rows: int | None = 30_000,
+        min_class_rows: int = 200,
         tol: float = 1e-3,
         large_max_iter: int = 30,
         class_weight_power: float = 0.5,
@@ -134,6 +162,7 @@ class TriageModel(BaseEstimator):
         word_ngram: int = 2,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
+        max_features: int | None = 1_000_000,
         word_weight: float = 0.5,
         userdict: tuple[str, ...] = (),
         stopwords: tuple[str, ...] = (),
@@ -145,6 +174,8 @@ class TriageModel(BaseEstimator):
         self.two_folds_above = two_folds_above
         self.holdout_above = holdout_above
         self.holdout_rows = holdout_rows
+        self.max_fit_rows = max_fit_rows
+        self.min_class_rows = min_class_rows
         self.tol = tol
         self.large_max_iter = large_max_iter
         self.class_weight_power = class_weight_power
@@ -157,6 +188,7 @@ class TriageModel(BaseEstimator):
         self.word_ngram = word_ngram
         self.char_ngram = char_ngram
         self.min_df = min_df
+        self.max_features = max_features
         self.word_weight = word_weight
         self.userdict = userdict
         self.stopwords = stopwords
@@ -169,6 +201,7 @@ class TriageModel(BaseEstimator):
             word_ngram=self.word_ngram,
             char_ngram=self.char_ngram,
             min_df=self.min_df,
+            max_features=self.max_features,
             word_weight=self.word_weight,
             userdict=tuple(self.userdict),
             stopwords=tuple(self.stopwords),
@@ -196,24 +229,20 @@ class TriageModel(BaseEstimator):
         if not y:
             raise ValueError("no label columns to train")
         featurizer = self._featurizer()
-
-        def analyzed() -> Iterator[Analyzed]:  # one at a time: a million token lists do not fit
-            for n, item in enumerate(X, start=1):
-                yield featurizer.analyze(as_document(item))
-                if n % 500 == 0 or n == len(X):
-                    progress("segmenting", n, len(X))
-
-        counts = featurizer.count_terms(analyzed())
+        # Segmented in runs (by n_jobs processes), counted without keeping token lists.
+        counts = count_documents(featurizer, X, self.n_jobs, progress=progress)
         weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
         self.featurizer_ = featurizer.fit_counts(counts)
-        X_all = counts.tfidf()
-        plans = [self._plan(head, labels) for head, labels in y.items()]
-        # Every fit (each head's calibration folds and its final model) is independent.
+        plans = [self._plan(head, labels, weights) for head, labels in y.items()]
+        # Every fit (each head's calibration folds and its final model) is independent; each
+        # builds its own rows' matrix when it starts, so only the running fits hold one.
         jobs = []
-        for _, rows, yi, _, splits in plans:
-            w = weights[rows]
-            jobs += [delayed(self._fold_scores)(counts, rows, yi, w, tr, te) for tr, te in splits]
-            jobs.append(delayed(self._fit)(X_all[rows], yi, w, len(rows)))
+        for plan in plans:
+            w = weights[plan.rows]
+            jobs += [
+                delayed(self._fold_scores)(counts, plan.rows, plan.y, w, tr, te) for tr, te in plan.splits
+            ]
+            jobs.append(delayed(self._final)(counts, plan, w))
         # A large head's capped passes end unconverged by design. Warning filters are
         # process-wide and catch_warnings is not thread-safe, so it wraps the threads here.
         with warnings.catch_warnings():
@@ -222,24 +251,26 @@ class TriageModel(BaseEstimator):
             self.heads_: dict[str, HeadModel] = {}
             self.cv_: dict[str, dict[str, Any]] = {}
             self.oof_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-            for head, rows, yi, classes, splits in plans:
-                scored = np.concatenate([te for _, te in splits])
+            for plan in plans:
                 parts = []
-                for k in range(len(splits)):
+                for k in range(len(plan.splits)):
                     parts.append(next(results))  # in order, as each fit finishes
-                    progress(f"cross-validating {head}", k + 1, len(splits))
-                scores = np.vstack(parts)
-                clf = next(results)
-                self.heads_[head] = self._calibrate_head(head, clf, classes, yi[scored], scores, len(splits))
-                self.oof_[head] = (rows[scored], cal.softmax(scores, self.heads_[head].temperature))
+                    progress(f"cross-validating {plan.head}", k + 1, len(plan.splits))
+                clf, held_scores = next(results)
+                if plan.held is not None:
+                    scored, scores = plan.held, held_scores
+                else:
+                    scored, scores = np.concatenate([te for _, te in plan.splits]), np.vstack(parts)
+                head = self._calibrate_head(plan, clf, plan.y[scored], scores)
+                self.heads_[plan.head] = head
+                self.oof_[plan.head] = (plan.rows[scored], cal.softmax(scores, head.temperature))
         self.n_train_ = len(X)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.serving_ = self._serving()
         return self
 
-    def _plan(self, head: str, labels: Sequence[str | None]) -> tuple[Any, ...]:
-        """(head, its labelled rows, their labels as indices into its classes, the classes,
-        the calibration splits)."""
+    def _plan(self, head: str, labels: Sequence[str | None], weights: np.ndarray) -> Plan:
+        """Which rows the head calibrates on and which its final classifier is fit on."""
         rows = np.array([i for i, lab in enumerate(labels) if lab], dtype=np.int64)
         if len(rows) == 0:
             raise ValueError(f"head {head!r} has no labelled rows")
@@ -248,23 +279,71 @@ class TriageModel(BaseEstimator):
         if len(classes) < 2:
             raise ValueError(f"head {head!r} needs at least two labels, found {len(classes)}")
         yi = np.searchsorted(classes, yh)
-        return head, rows, yi, classes, self._splits(yi)
+        w = weights[rows]
+        cap = self.max_fit_rows
+        everything = np.arange(len(rows))
+        if len(rows) > self.holdout_above and cap is not None and len(rows) - self.holdout_rows >= cap:
+            # The sample leaves rows out anyway: the slice is taken from them, and the final
+            # classifier, which never sees it, is the one calibrated on it (one fit, not two).
+            _, held = self._held_out(yi, w)
+            rest = np.setdiff1d(everything, held, assume_unique=True)
+            fit = rest[self._sample(yi[rest], w[rest])]
+            return Plan(head, rows, yi, classes, [], fit, held)
+        splits = self._splits(yi, w)
+        return Plan(head, rows, yi, classes, splits, self._sample(yi, w), None)
 
-    def _splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _sample(self, y: np.ndarray, weights: np.ndarray, cap: int | None = None) -> np.ndarray:
+        """Sorted indices of at most ``cap`` (default ``max_fit_rows``) rows, stratified by
+        class: every row weighted above 1 and every row of a class with fewer than
+        ``min_class_rows`` rows stays (so the sample may be that much larger), and each
+        class gives the rest its share of the remaining room. All rows when they fit."""
+        cap = self.max_fit_rows if cap is None else cap
+        if cap is None or len(y) <= cap:
+            return np.arange(len(y))
+        must = weights > 1
+        n_class = np.bincount(y)
+        must |= n_class[y] < self.min_class_rows
+        free = np.flatnonzero(~must)
+        room = max(cap - int(must.sum()), 0)
+        free_per_class = np.bincount(y[free], minlength=len(n_class))
+        quota = np.floor(free_per_class * (room / max(len(free), 1))).astype(np.int64)
+        rng = np.random.default_rng(self.random_state)
+        order = free[rng.permutation(len(free))]
+        # The first ``quota[c]`` rows of class c in a random order.
+        rank = np.empty(len(order), dtype=np.int64)
+        by_class = np.argsort(y[order], kind="stable")
+        starts = np.r_[0, np.cumsum(free_per_class)[:-1]]
+        rank[by_class] = np.arange(len(order)) - np.repeat(starts, free_per_class)
+        taken = order[rank < quota[y[order]]]
+        return np.sort(np.concatenate([np.flatnonzero(must), taken]))
+
+    def _held_out(self, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A stratified slice of ``holdout_rows`` rows, none of them weighted above 1 (a
+        verified correction is always trained on): (the other rows, the slice), sorted."""
+        index = np.arange(len(y))
+        free = index[weights <= 1]
+        strata = y[free].copy()
+        counts = np.bincount(strata)
+        strata[counts[strata] < 2] = -1  # singletons share one stratum
+        if (strata == -1).sum() == 1:
+            strata[strata == -1] = counts.argmax()
+        _, test = train_test_split(
+            free,
+            test_size=min(self.holdout_rows, len(free) // 2),
+            stratify=strata,
+            random_state=self.random_state,
+        )
+        test = np.sort(test)
+        return np.setdiff1d(index, test, assume_unique=True), test
+
+    def _splits(self, y: np.ndarray, weights: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Stratified folds; for a large head one held-out slice (one extra fit, not ``cv``)."""
         index = np.arange(len(y))
         with warnings.catch_warnings():
             # Rare classes (fewer members than folds) are expected in real data sets.
             warnings.filterwarnings("ignore", message="The least populated class")
             if len(y) > self.holdout_above:
-                strata = y.copy()
-                strata[np.bincount(y)[y] < 2] = -1  # singletons share one stratum
-                if (strata == -1).sum() == 1:
-                    strata[strata == -1] = np.bincount(y).argmax()
-                train, test = train_test_split(
-                    index, test_size=self.holdout_rows, stratify=strata, random_state=self.random_state
-                )
-                return [(np.sort(train), np.sort(test))]
+                return [self._held_out(y, weights)]
             cv = min(self.cv, 2) if len(y) > self.two_folds_above else self.cv
             folds = max(2, min(cv, int(np.bincount(y).max())))
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
@@ -272,6 +351,17 @@ class TriageModel(BaseEstimator):
 
     def _fit(self, X: Any, y: np.ndarray, weights: np.ndarray, head_rows: int) -> LinearSVC:
         return self._classifier(head_rows).fit(X, y, class_weights(y, weights, self.class_weight_power))
+
+    def _final(
+        self, counts: TermCounts, plan: Plan, weights: np.ndarray
+    ) -> tuple[LinearSVC, np.ndarray | None]:
+        """The head's classifier, fit on its sample, and its scores of the held-out slice
+        (when the slice calibrates it)."""
+        fit_rows = plan.rows[plan.fit]
+        clf = self._fit(counts.tfidf(fit_rows), plan.y[plan.fit], weights[plan.fit], len(plan.rows))
+        if plan.held is None:
+            return clf, None
+        return clf, self._scores(clf, counts.tfidf(plan.rows[plan.held]), int(plan.y.max()) + 1)
 
     def _fold_scores(
         self,
@@ -284,14 +374,20 @@ class TriageModel(BaseEstimator):
     ) -> np.ndarray:
         """Scores of the ``test`` rows by a model fit on the ``train`` rows only (its own
         vocabulary and idf), one column per class of the head."""
+        train = train[self._sample(y[train], weights[train])]  # as the final fit samples
         X_train, X_test = counts.fold(rows[train], rows[test])
         clf = self._fit(X_train, y[train], weights[train], len(rows))
-        fold_scores = clf.decision_function(X_test)
-        if fold_scores.ndim == 1:
-            fold_scores = np.column_stack([-fold_scores, fold_scores]) / 2
-        # A class absent from this fold's training part can never win here.
-        block = np.full((len(test), int(y.max()) + 1), fold_scores.min() - 1.0)
-        block[:, clf.classes_] = fold_scores
+        return self._scores(clf, X_test, int(y.max()) + 1)
+
+    @staticmethod
+    def _scores(clf: LinearSVC, X: Any, n_classes: int) -> np.ndarray:
+        """Decision scores, one column per class of the head."""
+        scores = clf.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores, scores]) / 2
+        # A class absent from the fit's rows can never win here.
+        block = np.full((X.shape[0], n_classes), scores.min() - 1.0)
+        block[:, clf.classes_] = scores
         return block
 
     def _serving(self) -> ServingModel:
@@ -312,15 +408,10 @@ class TriageModel(BaseEstimator):
         )
 
     def _calibrate_head(
-        self,
-        head: str,
-        clf: LinearSVC,
-        classes: np.ndarray,
-        yi: np.ndarray,
-        oof_scores: np.ndarray,
-        n_splits: int,
+        self, plan: Plan, clf: LinearSVC, yi: np.ndarray, oof_scores: np.ndarray
     ) -> HeadModel:
         """Temperature, review threshold and conformal cut-off from out-of-fold scores."""
+        head, classes, n_splits = plan.head, plan.classes, max(len(plan.splits), 1)
         clf.classes_ = classes  # fitted on class indices; the head speaks labels
         temperature = cal.fit_temperature(oof_scores, yi)
         proba = cal.softmax(oof_scores, temperature)
@@ -333,6 +424,8 @@ class TriageModel(BaseEstimator):
             "folds": n_splits,
             "calibration": "folds" if n_splits > 1 else f"held-out slice of {len(yi)} rows",
             "calibration_rows": len(yi),
+            "fit_rows": len(plan.fit),
+            "rows": len(plan.rows),
             "temperature": temperature,
             "review": {"target_precision": self.target_precision, **review},
             "candidates": {
@@ -400,6 +493,7 @@ class TriageModel(BaseEstimator):
             },
             "n_train": self.n_train_,
             "n_features": self.featurizer_.n_features_,
+            "min_df": getattr(self.featurizer_, "min_df_", self.min_df),  # as max_features raised it
             "heads": {
                 h: {
                     "labels": [str(c) for c in m.classes],
