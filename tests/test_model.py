@@ -165,7 +165,8 @@ def test_unsure_department_falls_back_and_flags_review(tiny_model):
         assert result["needs_review"]
     head = tiny_model.heads_["department"]
     proba = tiny_model.predict_proba(["嗯"])["department"]
-    assert routed_alone(proba, head.review, head.review_offset)[0] != dept["needs_review"]
+    tops = tiny_model.block_tops(["嗯"])["department"]
+    assert routed_alone(proba, head.review, head.review_offset, tops)[0] != dept["needs_review"]
 
 
 def test_reasons_are_terms_of_the_text(tiny_model):

@@ -3,6 +3,7 @@ label columns the training data has), sharing one featurizer."""
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +25,7 @@ from triage.engine.progress import Progress, quiet
 from triage.engine.scoring import Features, LinearHead, ServingModel, as_document
 from triage.engine.text import dictionary
 
-__all__ = ["HeadModel", "TriageModel", "as_document", "class_weights"]
+__all__ = ["HeadModel", "TriageModel", "as_document", "block_tops", "class_weights"]
 
 Item = str | Mapping[str, Any]
 
@@ -38,6 +39,22 @@ def class_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.ndarra
     n_class = np.bincount(y, weights=weights)
     w: np.ndarray = weights * np.power(np.maximum(n_class[y], 1e-12), -power)
     return w * (len(w) / float(w.sum()))
+
+
+def block_tops(X: Any, coef: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Rows x blocks: the class whose weights (``coef``: classes x features; one row for a
+    binary head, scoring class 1 against 0) give the row's features in each block (columns
+    split at ``bounds``) the highest score; -1 for a row with no feature in the block."""
+    edges = [0, *np.asarray(bounds).tolist(), X.shape[1]]
+    out = np.full((X.shape[0], len(edges) - 1), -1, dtype=np.int64)
+    for b, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        part = X[:, lo:hi]
+        s = np.asarray(part @ coef[:, lo:hi].T)
+        if s.shape[1] == 1:
+            s = np.column_stack([np.zeros(len(s)), s])
+        has = np.diff(part.indptr) > 0
+        out[has, b] = s[has].argmax(axis=1)
+    return out
 
 
 class HeadModel:
@@ -228,9 +245,12 @@ class TriageModel(BaseEstimator):
                 for k in range(len(splits)):
                     parts.append(next(results))  # in order, as each fit finishes
                     progress(f"cross-validating {head}", k + 1, len(splits))
-                scores = np.vstack(parts)
+                scores = np.vstack([p[0] for p in parts])
+                tops = np.vstack([p[1] for p in parts])
                 clf = next(results)
-                self.heads_[head] = self._calibrate_head(head, clf, classes, yi[scored], scores, len(splits))
+                self.heads_[head] = self._calibrate_head(
+                    head, clf, classes, yi[scored], scores, len(splits), tops
+                )
                 self.oof_[head] = (rows[scored], cal.softmax(scores, self.heads_[head].temperature))
         self.n_train_ = len(X)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
@@ -281,9 +301,10 @@ class TriageModel(BaseEstimator):
         weights: np.ndarray,
         train: np.ndarray,
         test: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores of the ``test`` rows by a model fit on the ``train`` rows only (its own
-        vocabulary and idf), one column per class of the head."""
+        vocabulary and idf), one column per class of the head; and each feature block's own
+        best class (see :func:`block_tops`)."""
         X_train, X_test = counts.fold(rows[train], rows[test])
         clf = self._fit(X_train, y[train], weights[train], len(rows))
         fold_scores = clf.decision_function(X_test)
@@ -292,7 +313,9 @@ class TriageModel(BaseEstimator):
         # A class absent from this fold's training part can never win here.
         block = np.full((len(test), int(y.max()) + 1), fold_scores.min() - 1.0)
         block[:, clf.classes_] = fold_scores
-        return block
+        widths = [len(keep) for keep, _ in counts.vocabulary(rows[train])]
+        tops = block_tops(X_test, clf.coef_, np.cumsum(widths)[:-1])
+        return block, np.where(tops >= 0, np.asarray(clf.classes_)[np.maximum(tops, 0)], -1)
 
     def _serving(self) -> ServingModel:
         """The fitted model without scikit-learn: what is saved, loaded and served."""
@@ -319,12 +342,14 @@ class TriageModel(BaseEstimator):
         yi: np.ndarray,
         oof_scores: np.ndarray,
         n_splits: int,
+        oof_tops: np.ndarray | None = None,
     ) -> HeadModel:
-        """Temperature, review threshold and conformal cut-off from out-of-fold scores."""
+        """Temperature, review threshold and conformal cut-off from out-of-fold scores
+        (``oof_tops``: each feature block's own best label, see :func:`block_tops`)."""
         clf.classes_ = classes  # fitted on class indices; the head speaks labels
         temperature = cal.fit_temperature(oof_scores, yi)
         proba = cal.softmax(oof_scores, temperature)
-        review, offset = cal.fit_review(proba, yi, self.target_precision)
+        review, offset = cal.fit_review(proba, yi, self.target_precision, oof_tops)
         q = cal.fit_conformal(proba, yi, self.coverage)
         cov, size = cal.cross_conformal(proba, yi, self.coverage, self.random_state)
         metrics = head_metrics(yi, proba, classes)
@@ -361,6 +386,14 @@ class TriageModel(BaseEstimator):
         self._check()
         F = self.featurizer_.transform([as_document(x) for x in X])
         return {h: cal.softmax(m.scores(F), m.temperature) for h, m in self.heads_.items()}
+
+    def block_tops(self, X: Sequence[Item]) -> dict[str, np.ndarray]:
+        """Per head, rows x feature blocks: each block's own best label (its index; -1 when
+        the text has no feature in the block), as the review rule reads them."""
+        self._check()
+        F = self.featurizer_.transform([as_document(x) for x in X])
+        bounds = np.asarray(self.featurizer_.offsets_[1:], dtype=np.int64)
+        return {h: block_tops(F, m.clf.coef_, bounds) for h, m in self.heads_.items()}
 
     def predict(self, X: Sequence[Item]) -> np.ndarray:
         """Labels, one column per head in ``heads`` order (the model's own top label)."""

@@ -13,7 +13,7 @@ import math
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from operator import add
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "Features",
     "LinearHead",
     "ServingModel",
+    "agree_weights",
     "as_document",
     "char_ngrams",
     "softmax",
@@ -197,6 +198,13 @@ class Features:
         return [t for b in self.blocks for t in b.terms]
 
 
+def agree_weights(review: Mapping[str, float]) -> np.ndarray:
+    """The review rule's weight per feature block (``agree_0``, ``agree_1``...; none in
+    models saved before it)."""
+    n = sum(1 for k in review if k.startswith("agree_"))
+    return np.array([review[f"agree_{b}"] for b in range(n)], dtype=np.float64)
+
+
 @dataclass
 class LinearHead:
     """One head: class scores = features @ weights + intercept, calibrated by ``temperature``;
@@ -217,14 +225,33 @@ class LinearHead:
     names: dict[str, str]
     review_offset: np.ndarray | None = None  # (n_classes,)
 
-    def confident(self, p: list[float], order: list[int]) -> bool:
+    def confident(self, p: list[float], order: list[int], block_tops: Sequence[int] = ()) -> bool:
         """Whether the top label may be routed without a person (p: probabilities, order:
-        their indices best first)."""
+        their indices best first, block_tops: each feature block's own best label, -1 for
+        an empty block, needed when the rule weighs them: see ``agree_blocks``)."""
         if "margin_threshold" not in self.review or len(order) < 2:
             return p[order[0]] >= self.review["threshold"]
         top, second = p[order[0]], max(p[order[1]], 1e-300)
         offset = 0.0 if self.review_offset is None else float(self.review_offset[order[0]])
+        if self.agree:
+            if len(block_tops) != len(self.agree):
+                raise ValueError(f"head {self.name!r}: the review rule needs {len(self.agree)} blocks")
+            offset += sum(w for w, t in zip(self.agree, block_tops, strict=True) if t == order[0])
         return math.log(top) - math.log(second) + offset >= self.review["margin_threshold"]
+
+    @property
+    def agree_blocks(self) -> bool:
+        """Whether the review rule weighs which feature blocks agree with the top label."""
+        return bool(self.agree)
+
+    def block_tops(self, val: np.ndarray, rows: np.ndarray, edges: Sequence[int]) -> list[int]:
+        """Each feature block's own best label for one document (``val``: its feature
+        values, ``rows``: this head's weight rows of them, ``edges``: where each block's
+        features start and end in them); -1 for a block without features."""
+        out = []
+        for a, b in pairwise(edges):
+            out.append(int(np.argmax(val[a:b] @ rows[a:b])) if a < b else -1)
+        return out
 
     def __post_init__(self) -> None:
         k = len(self.labels)
@@ -236,6 +263,7 @@ class LinearHead:
             raise ValueError(f"head {self.name!r}: review offsets do not fit {k} labels")
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
         self.classes = np.asarray(self.labels, dtype=object)
+        self.agree = agree_weights(self.review).tolist()  # empty in models saved before
 
     def scores_one(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One document's scores, and the weight rows of its features (reused for reasons)."""
@@ -340,6 +368,7 @@ class ServingModel:
         result: dict[str, Any] = {}
         flagged = False
         found = _Found(idx, *self._feature_names(), doc)
+        edges = [0, *np.searchsorted(idx, self.features.bounds).tolist(), len(idx)]
         for head, m in self.heads_.items():
             # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
             row = scores[head]
@@ -347,7 +376,10 @@ class ServingModel:
             order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
             top = order[0]
             label = m.labels[top]
-            confident = m.confident(p, order)
+            tops: list[int] = []
+            if m.agree_blocks:
+                tops = m.block_tops(val, m.weights[idx] if rows is None else rows[head], edges)
+            confident = m.confident(p, order, tops)
 
             def entry(i: int, m: LinearHead = m, p: list[float] = p) -> dict[str, Any]:
                 lab = m.labels[i]
