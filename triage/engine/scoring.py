@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, pairwise, repeat
 from operator import add
@@ -225,24 +225,33 @@ class LinearHead:
     names: dict[str, str]
     review_offset: np.ndarray | None = None  # (n_classes,)
 
-    def confident(self, p: list[float], order: list[int], block_tops: Sequence[int] = ()) -> bool:
+    def confident(
+        self,
+        p: list[float],
+        order: list[int],
+        block_tops: Sequence[int] | Callable[[], Sequence[int]] = (),
+    ) -> bool:
         """Whether the top label may be routed without a person (p: probabilities, order:
         their indices best first, block_tops: each feature block's own best label, -1 for
-        an empty block, needed when the rule weighs them: see ``agree_blocks``)."""
+        an empty block, or a function giving them; needed when the rule weighs them (review
+        ``agree_<b>``), and asked for only when they can change the answer)."""
         if "margin_threshold" not in self.review or len(order) < 2:
             return p[order[0]] >= self.review["threshold"]
         top, second = p[order[0]], max(p[order[1]], 1e-300)
         offset = 0.0 if self.review_offset is None else float(self.review_offset[order[0]])
-        if self.agree:
-            if len(block_tops) != len(self.agree):
-                raise ValueError(f"head {self.name!r}: the review rule needs {len(self.agree)} blocks")
-            offset += sum(w for w, t in zip(self.agree, block_tops, strict=True) if t == order[0])
-        return math.log(top) - math.log(second) + offset >= self.review["margin_threshold"]
-
-    @property
-    def agree_blocks(self) -> bool:
-        """Whether the review rule weighs which feature blocks agree with the top label."""
-        return bool(self.agree)
+        score = math.log(top) - math.log(second) + offset
+        threshold = self.review["margin_threshold"]
+        if not self.agree:
+            return score >= threshold
+        # Whatever the blocks say, the score ends between these two: often on one side.
+        if score + sum(min(w, 0.0) for w in self.agree) >= threshold:
+            return True
+        if score + sum(max(w, 0.0) for w in self.agree) < threshold:
+            return False
+        tops = block_tops() if callable(block_tops) else block_tops
+        if len(tops) != len(self.agree):
+            raise ValueError(f"head {self.name!r}: the review rule needs {len(self.agree)} blocks")
+        return score + sum(w for w, t in zip(self.agree, tops, strict=True) if t == order[0]) >= threshold
 
     def block_tops(self, val: np.ndarray, rows: np.ndarray, edges: Sequence[int]) -> list[int]:
         """Each feature block's own best label for one document (``val``: its feature
@@ -263,7 +272,7 @@ class LinearHead:
             raise ValueError(f"head {self.name!r}: review offsets do not fit {k} labels")
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
         self.classes = np.asarray(self.labels, dtype=object)
-        self.agree = agree_weights(self.review).tolist()  # empty in models saved before
+        self.agree: list[float] = agree_weights(self.review).tolist()  # empty in models saved before
 
     def scores_one(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One document's scores, and the weight rows of its features (reused for reasons)."""
@@ -368,7 +377,6 @@ class ServingModel:
         result: dict[str, Any] = {}
         flagged = False
         found = _Found(idx, *self._feature_names(), doc)
-        edges = [0, *np.searchsorted(idx, self.features.bounds).tolist(), len(idx)]
         for head, m in self.heads_.items():
             # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
             row = scores[head]
@@ -376,9 +384,11 @@ class ServingModel:
             order = sorted(range(len(p)), key=p.__getitem__, reverse=True)  # stable, like argsort
             top = order[0]
             label = m.labels[top]
-            tops: list[int] = []
-            if m.agree_blocks:
-                tops = m.block_tops(val, m.weights[idx] if rows is None else rows[head], edges)
+
+            def tops(m: LinearHead = m, head: str = head) -> list[int]:
+                edges = [0, *np.searchsorted(idx, self.features.bounds).tolist(), len(idx)]
+                return m.block_tops(val, m.weights[idx] if rows is None else rows[head], edges)
+
             confident = m.confident(p, order, tops)
 
             def entry(i: int, m: LinearHead = m, p: list[float] = p) -> dict[str, Any]:
