@@ -116,8 +116,10 @@ def codes(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def flood_base(base: list[Base]) -> Base:
-    """The complaint re-sent thousands of times: a long, confident, non-`other` one."""
-    fit = [b for b in base if b.label("category") != "other" and not b.prediction["needs_review"]]
+    """The complaint re-sent thousands of times: a long, confident, non-`other` one (any
+    non-`other` one from a model too small to route anything alone at its promised precision)."""
+    fit = [b for b in base if b.label("category") != "other"]
+    fit = [b for b in fit if not b.prediction["needs_review"]] or fit
     return max(fit, key=lambda b: (len(b.masked), b.masked))
 
 

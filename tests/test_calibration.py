@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from triage.engine import calibration as cal
 
@@ -86,3 +87,70 @@ def test_a_label_right_more_often_at_the_same_margin_gets_a_higher_offset():
 def test_old_models_keep_the_top_probability_rule():
     proba = np.array([[0.9, 0.1], [0.6, 0.4]])
     assert cal.routed_alone(proba, {"threshold": 0.8}, None).tolist() == [True, False]
+
+
+def _two_blocks(n=8000, seed=2):
+    """Rows whose top label is right more often when both feature blocks pick it too, at
+    the same margin: (probabilities, labels, each block's own best label)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 5, n)
+    scores = rng.normal(0, 1, (n, 5))
+    scores[np.arange(n), y] += rng.uniform(0, 3, n)
+    proba = cal.softmax(scores, 1.0)
+    top = proba.argmax(axis=1)
+    right = top == y
+    other = (top + 1) % 5
+    # A block agrees with a right top label 90% of the time, with a wrong one 30%.
+    tops = np.column_stack(
+        [np.where(rng.random(n) < np.where(right, 0.9, 0.3), top, other) for _ in range(2)]
+    )
+    tops[:50, 0] = -1  # rows without a word: that block agrees with nothing
+    return proba, y, tops
+
+
+def test_blocks_that_agree_with_the_top_label_route_more_at_the_same_precision():
+    from triage.engine.scoring import LinearHead
+
+    proba, y, tops = _two_blocks()
+    fit, test = slice(0, 4000), slice(4000, None)
+    plain, plain_offset = cal.fit_review(proba[fit], y[fit], 0.95)
+    review, offset = cal.fit_review(proba[fit], y[fit], 0.95, tops[fit])
+    assert review["agree_0"] > 0.5 and review["agree_1"] > 0.5
+    auto = cal.routed_alone(proba[test], review, offset, tops[test])
+    before = cal.routed_alone(proba[test], plain, plain_offset)
+    right = proba[test].argmax(axis=1) == y[test]
+    assert right[auto].mean() >= 0.95
+    assert auto.mean() > before.mean() + 0.05
+    # The served rule reads the same blocks' labels and decides alike.
+    head = LinearHead("h", list("abcde"), np.zeros((1, 5)), np.zeros(5), 1.0, review, 0.1, {}, offset)
+    served = [
+        head.confident(p.tolist(), list(np.argsort(-p, kind="stable")), t.tolist())
+        for p, t in zip(proba[test], tops[test], strict=True)
+    ]
+    agree = cal.block_agreement(tops[test], proba[test].argmax(axis=1))
+    clear = np.abs(cal.review_scores(proba[test], offset, agree, review) - review["margin_threshold"]) > 1e-9
+    assert np.array(served)[clear].tolist() == auto[clear].tolist()
+    with pytest.raises(ValueError, match="2 blocks"):
+        head.confident(proba[0].tolist(), list(np.argsort(-proba[0])))
+    with pytest.raises(ValueError, match="agreement of 2"):
+        cal.routed_alone(proba[test], review, offset)
+
+
+def test_the_threshold_keeps_a_confidence_margin_over_the_target():
+    scores, y = _noisy(2000)
+    proba = cal.softmax(scores, 1.0)
+    plain, _ = cal.fit_review(proba, y, 0.95, z=0.0)
+    bounded, _ = cal.fit_review(proba, y, 0.95)
+    assert bounded["confidence_z"] == cal.CONFIDENCE_Z
+    assert bounded["coverage"] < plain["coverage"]
+    assert bounded["margin_threshold"] > plain["margin_threshold"]
+    # Wilson's lower bound of the routed rows' precision clears the target; the plain share
+    # alone would have been cut right at it.
+    n = round(bounded["coverage"] * len(y))
+    p, z = bounded["precision"], cal.CONFIDENCE_Z
+    bound = (p + z * z / (2 * n) - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+    assert bound >= 0.95
+    # Ten right rows of ten: plainly 100% precise, but not shown to be 95% precise.
+    few = cal.softmax(np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1, 2, 0]] * 5, 1.0)
+    assert cal.fit_review(few, few.argmax(axis=1), 0.95)[0]["coverage"] == 0.0
+    assert cal.fit_review(few, few.argmax(axis=1), 0.95, z=0.0)[0]["coverage"] == 1.0

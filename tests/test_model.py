@@ -7,10 +7,10 @@ import pytest
 from paths import PROJECT_ROOT
 from sklearn.exceptions import NotFittedError
 
-from triage.engine.calibration import routed_alone, softmax
+from triage.engine.calibration import block_agreement, review_scores, routed_alone, softmax
 from triage.engine.model import TriageModel, as_document
 from triage.engine.persist import CARD, load_model
-from triage.engine.scoring import _readable, char_ngrams, word_ngrams
+from triage.engine.scoring import _readable, agree_weights, char_ngrams, word_ngrams
 from triage.engine.text import tokenize
 
 DATA = PROJECT_ROOT / "data"
@@ -131,9 +131,22 @@ def test_served_model_equals_the_sklearn_pipeline_on_every_project_text(tiny_mod
     reference = sklearn_reference(tiny_model, items)
     proba = served.predict_proba(items)
     routed = [served.route(x) for x in items]
+    tops = tiny_model.block_tops(items)
+    shares = []
     for head, (ref_proba, ref_rows) in reference.items():
         assert list(served.heads_[head].labels) == [str(c) for c in tiny_model.heads_[head].classes]
         assert np.abs(proba[head] - ref_proba).max() < 1e-6
+        # The review rule, feature blocks' agreement included; rows on the boundary itself
+        # (the two paths sum floats in another order) are left out.
+        m = tiny_model.heads_[head]
+        assert len(agree_weights(m.review)) == 2
+        alone = routed_alone(ref_proba, m.review, m.review_offset, tops[head])
+        agree = block_agreement(tops[head], ref_proba.argmax(axis=1))
+        margin = review_scores(ref_proba, m.review_offset, agree, m.review)
+        clear = np.abs(margin - m.review["margin_threshold"]) > 1e-9
+        served_alone = np.array([not r[head]["needs_review"] for r in routed])
+        assert served_alone[clear].tolist() == alone[clear].tolist()
+        shares.append(alone.mean())
         for r, ref, p in zip(routed, ref_rows, ref_proba, strict=True):
             got = r[head]
             assert got.get("suggested", got["label"]) == ref["label"]
@@ -141,6 +154,7 @@ def test_served_model_equals_the_sklearn_pipeline_on_every_project_text(tiny_mod
             assert got["reasons"] == ref["reasons"]
             assert abs(got["confidence"] - p.max()) <= 5e-5 + 1e-9  # rounded to 4 places
     assert sum(bool(r["category"]["reasons"]) for r in routed) > len(items) // 2
+    assert max(shares) > 0 and min(shares) < 1, "both sides of the review rule were compared"
 
 
 def _rounded(result, places=3):
@@ -165,7 +179,8 @@ def test_unsure_department_falls_back_and_flags_review(tiny_model):
         assert result["needs_review"]
     head = tiny_model.heads_["department"]
     proba = tiny_model.predict_proba(["嗯"])["department"]
-    assert routed_alone(proba, head.review, head.review_offset)[0] != dept["needs_review"]
+    tops = tiny_model.block_tops(["嗯"])["department"]
+    assert routed_alone(proba, head.review, head.review_offset, tops)[0] != dept["needs_review"]
 
 
 def test_reasons_are_terms_of_the_text(tiny_model):
@@ -245,3 +260,15 @@ def test_explain_gives_the_same_answer_for_every_form_of_the_weight_rows(tiny_mo
         per_head = {h: rows[:, a:b] for h, (a, b) in served._spans.items()}
         answers = [served.explain(idx, val, scores, None, r, doc) for r in (rows, per_head, None)]
         assert answers[0] == answers[1] == answers[2] == served.route(text)
+
+
+def test_block_tops_pick_each_blocks_best_class_and_skip_empty_blocks():
+    from scipy import sparse
+
+    from triage.engine.model import block_tops
+
+    X = sparse.csr_matrix(np.array([[1.0, 0.0, 0.0, 2.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]))
+    coef = np.array([[1.0, 0.0, 0.0, -1.0], [0.0, 1.0, 1.0, 1.0]])  # 2 classes, blocks [0, 2) [2, 4)
+    assert block_tops(X, coef, np.array([2])).tolist() == [[0, 1], [-1, 1], [-1, -1]]
+    # A binary head keeps one row (class 1 against 0): class 1 wins a block when it scores above 0.
+    assert block_tops(X, coef[1:] - 0.5, np.array([2])).tolist() == [[0, 1], [-1, 1], [-1, -1]]

@@ -50,7 +50,7 @@ def _measure(
     # The share the model routes alone (confidence at or above its review threshold) and
     # how often those are right: the staff time saved, at the precision promised.
     head = model.heads_[target]
-    auto = routed_alone(proba, head.review, head.review_offset)
+    auto = routed_alone(proba, head.review, head.review_offset, model.block_tops(test[0])[target])
     right = proba.argmax(axis=1) == y
     predicted = [str(c) for c in classes[proba.argmax(axis=1)]]
     return {

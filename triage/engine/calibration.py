@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from triage.engine.scoring import agree_weights
+
 __all__ = [
+    "agree_weights",
+    "block_agreement",
     "coverage_of",
     "expected_calibration_error",
     "fit_conformal",
@@ -20,6 +25,10 @@ __all__ = [
     "routed_alone",
     "softmax",
 ]
+
+
+# One-sided z of the review threshold's precision bound (95% confidence).
+CONFIDENCE_Z = 1.645
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -65,36 +74,73 @@ def fit_review_threshold(proba: np.ndarray, y: np.ndarray, target: float) -> dic
     return _cut(proba.max(axis=1), right, target, none=1.0)
 
 
-def review_scores(proba: np.ndarray, offset: np.ndarray) -> np.ndarray:
+def review_scores(
+    proba: np.ndarray,
+    offset: np.ndarray,
+    agree: np.ndarray | None = None,
+    review: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """How sure each row's top label is: log(p1 / p2), the calibrated score margin between
-    the two best labels, plus the top label's offset (see :func:`fit_review`)."""
+    the two best labels, plus the top label's offset (see :func:`fit_review`), plus, per
+    feature block whose own best label is the top label (``agree``: rows x blocks), that
+    block's ``agree_<b>`` weight from ``review``."""
     top2 = np.sort(np.clip(proba, 1e-300, None), axis=1)[:, -2:]
     margin: np.ndarray = np.log(top2[:, 1]) - np.log(top2[:, 0]) + offset[proba.argmax(axis=1)]
+    weights = agree_weights(review or {})
+    if weights.size:
+        if agree is None or agree.shape != (len(proba), weights.size):
+            raise ValueError(f"the review rule needs the agreement of {weights.size} feature blocks")
+        margin = margin + agree.astype(np.float64) @ weights
     return margin
 
 
-def routed_alone(proba: np.ndarray, review: dict[str, float], offset: np.ndarray | None) -> np.ndarray:
-    """Which rows the head routes without a person (the served model's rule, for arrays)."""
+def block_agreement(block_tops: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """rows x blocks: whether each block's own best label (``block_tops``; -1 for a block
+    with no feature in the row) is the row's top label."""
+    return np.asarray(block_tops == np.asarray(top)[:, None])
+
+
+def routed_alone(
+    proba: np.ndarray,
+    review: Mapping[str, float],
+    offset: np.ndarray | None,
+    block_tops: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which rows the head routes without a person (the served model's rule, for arrays;
+    ``block_tops``: rows x blocks, each feature block's own best label, see
+    :func:`block_agreement`)."""
     if "margin_threshold" not in review:
         return np.asarray(proba.max(axis=1) >= review["threshold"])
-    zero = np.zeros(proba.shape[1])
-    return np.asarray(review_scores(proba, zero if offset is None else offset) >= review["margin_threshold"])
+    offset = np.zeros(proba.shape[1]) if offset is None else offset
+    agree = None if block_tops is None else block_agreement(block_tops, proba.argmax(axis=1))
+    return np.asarray(review_scores(proba, offset, agree, review) >= review["margin_threshold"])
 
 
-def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[str, float], np.ndarray]:
+def fit_review(
+    proba: np.ndarray,
+    y: np.ndarray,
+    target: float,
+    block_tops: np.ndarray | None = None,
+    z: float = CONFIDENCE_Z,
+) -> tuple[dict[str, float], np.ndarray]:
     """Review settings from out-of-fold probabilities: (review dict, per-class offsets).
 
     The margin between the two best labels ranks rows by how likely the top label is right
     better than the top probability alone, and a label that is common in training is more
     often right at the same margin (class weights flatten the big labels' scores). Some
     labels are also reliably right (or wrong) at a lower (higher) margin than their share
-    says: a department whose orders read alike. A logistic fit of "top label right" on the
-    margin, the log share of the top label and one indicator per top label (L2-shrunk, so a
-    label seen a few times stays near what its share says) gives each label its offset:
-    offset[c] = (weight * log share(c) + own term of c) / margin slope, in margin units.
-    ``margin_threshold`` is then the lowest score whose auto-routed share is ``target``
-    precise; ``threshold`` keeps the top-probability rule's cut for models and readers that
-    know only that one.
+    says: a department whose orders read alike. And a top label that the word block's and
+    the character block's scores each pick on their own (``block_tops``: rows x blocks, the
+    out-of-fold best label of each block's part of the scores, -1 for an empty block) is
+    more often right than one that only their sum picks. A logistic fit of "top label right"
+    on the margin, the log share of the top label, each block's agreement and one indicator
+    per top label (L2-shrunk, so a label seen a few times stays near what its share says)
+    gives, in margin units, each label its offset, offset[c] = (weight * log share(c) + own
+    term of c) / margin slope, and each block its weight ``agree_<b>``.
+    ``margin_threshold`` is then the lowest score whose auto-routed rows are ``target``
+    precise with one-sided confidence z (Wilson's bound; z = 1.645: 95%), so the promise
+    survives the sampling noise between the folds and the next month's rows; ``threshold``
+    keeps the top-probability rule's cut for models and readers that know only that one.
     """
     from scipy import sparse
     from sklearn.linear_model import LogisticRegression
@@ -104,36 +150,52 @@ def fit_review(proba: np.ndarray, y: np.ndarray, target: float) -> tuple[dict[st
     top = proba.argmax(axis=1)
     right = (top == y).astype(np.float64)
     base = review_scores(proba, np.zeros(n_classes))
-    gamma, own = 0.0, np.zeros(n_classes)
+    agree = np.zeros((len(y), 0))
+    if block_tops is not None:
+        agree = block_agreement(block_tops, top).astype(np.float64)
+    gamma, own, agree_w = 0.0, np.zeros(n_classes), np.zeros(agree.shape[1])
     if 0 < right.sum() < len(right):
         labels = sparse.csr_matrix(
             (np.ones(len(top)), (np.arange(len(top)), top)), shape=(len(top), n_classes)
         )
-        X = sparse.hstack([sparse.csr_matrix(np.column_stack([base, np.log(share[top])])), labels]).tocsr()
+        dense = np.column_stack([base, np.log(share[top]), agree])
+        X = sparse.hstack([sparse.csr_matrix(dense), labels]).tocsr()
         coef = LogisticRegression(C=1.0, max_iter=5000).fit(X, right).coef_[0]
         a, b = coef[:2]
         if a > 0:
-            gamma, own = float(np.clip(b / a, 0.0, 5.0)), coef[2:] / a
+            gamma, own = float(np.clip(b / a, 0.0, 5.0)), coef[dense.shape[1] :] / a
+            agree_w = coef[2 : dense.shape[1]] / a
     offset = gamma * np.log(share) + own
-    by_margin = _cut(review_scores(proba, offset), right, target)
     review = fit_review_threshold(proba, y, target)
+    review.update({f"agree_{k}": float(w) for k, w in enumerate(agree_w)})
+    by_margin = _cut(review_scores(proba, offset, agree, review), right, target, z=z)
     review.update(
         margin_threshold=by_margin["threshold"],
         precision=by_margin["precision"],
         coverage=by_margin["coverage"],
         prior_weight=gamma,
+        confidence_z=z,
     )
     return review, offset
 
 
-def _cut(conf: np.ndarray, right: np.ndarray, target: float, none: float = 1e9) -> dict[str, float]:
-    """The lowest ``conf`` above which the rows are at least ``target`` right (``none``: no cut)."""
+def _cut(
+    conf: np.ndarray, right: np.ndarray, target: float, none: float = 1e9, z: float = 0.0
+) -> dict[str, float]:
+    """The lowest ``conf`` above which the rows are at least ``target`` right (``none``: no
+    cut); with ``z`` > 0, right by Wilson's lower bound at that one-sided z, not the plain
+    share."""
     order = np.argsort(-conf, kind="stable")
     conf, right = conf[order], right[order]
-    precision = np.cumsum(right) / np.arange(1, len(right) + 1)
+    n = np.arange(1, len(right) + 1)
+    precision = np.cumsum(right) / n
+    bound = precision
+    if z > 0:
+        spread = z * np.sqrt(precision * (1 - precision) / n + z * z / (4 * n * n))
+        bound = (precision + z * z / (2 * n) - spread) / (1 + z * z / n)
     # Cut only between distinct values, so the threshold is a real boundary.
     last_of_run = np.r_[conf[1:] != conf[:-1], True]
-    ok = np.flatnonzero(last_of_run & (precision >= target))
+    ok = np.flatnonzero(last_of_run & (bound >= target))
     if not len(ok):
         return {"threshold": none, "precision": float("nan"), "coverage": 0.0}
     k = int(ok[-1])

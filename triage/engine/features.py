@@ -270,12 +270,18 @@ class TermCounts:
         parts = [_tfidf((c if rows is None else c[rows])[:, keep], idf) * w for c, (keep, idf), w in blocks]
         return sp.hstack(parts, format="csr")
 
-    def fold(self, train: np.ndarray, test: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``."""
+    def fold(
+        self,
+        train: np.ndarray,
+        test: np.ndarray,
+        vocabulary: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``
+        (``vocabulary``: that of ``train``, when the caller has it already)."""
         parts: tuple[list[sp.csr_matrix], list[sp.csr_matrix]] = ([], [])
-        for counts, (keep, idf), weight in zip(
-            self.counts, self.vocabulary(train), self.weights, strict=True
-        ):
+        if vocabulary is None:
+            vocabulary = self.vocabulary(train)
+        for counts, (keep, idf), weight in zip(self.counts, vocabulary, self.weights, strict=True):
             for rows, out in ((train, parts[0]), (test, parts[1])):
                 out.append(_tfidf(counts[rows][:, keep], idf) * weight)
         return sp.hstack(parts[0], format="csr"), sp.hstack(parts[1], format="csr")

@@ -3,6 +3,7 @@ label columns the training data has), sharing one featurizer."""
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import warnings
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from triage.engine.progress import Progress, quiet
 from triage.engine.scoring import Features, LinearHead, ServingModel, as_document
 from triage.engine.text import dictionary
 
-__all__ = ["HeadModel", "TriageModel", "as_document", "class_weights"]
+__all__ = ["HeadModel", "TriageModel", "as_document", "block_tops", "class_weights"]
 
 Item = str | Mapping[str, Any]
 
@@ -56,6 +57,22 @@ class Plan:
     splits: list[tuple[np.ndarray, np.ndarray]]
     fit: np.ndarray
     held: np.ndarray | None
+
+
+def block_tops(X: Any, coef: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Rows x blocks: the class whose weights (``coef``: classes x features; one row for a
+    binary head, scoring class 1 against 0) give the row's features in each block (columns
+    split at ``bounds``) the highest score; -1 for a row with no feature in the block."""
+    edges = [0, *np.asarray(bounds).tolist(), X.shape[1]]
+    out = np.full((X.shape[0], len(edges) - 1), -1, dtype=np.int64)
+    for b, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        part = X[:, lo:hi]
+        s = np.asarray(part @ coef[:, lo:hi].T)
+        if s.shape[1] == 1:
+            s = np.column_stack([np.zeros(len(s)), s])
+        has = np.diff(part.indptr) > 0
+        out[has, b] = s[has].argmax(axis=1)
+    return out
 
 
 class HeadModel:
@@ -256,12 +273,13 @@ class TriageModel(BaseEstimator):
                 for k in range(len(plan.splits)):
                     parts.append(next(results))  # in order, as each fit finishes
                     progress(f"cross-validating {plan.head}", k + 1, len(plan.splits))
-                clf, held_scores = next(results)
+                clf, held_scores, held_tops = next(results)
                 if plan.held is not None:
-                    scored, scores = plan.held, held_scores
+                    scored, scores, tops = plan.held, held_scores, held_tops
                 else:
-                    scored, scores = np.concatenate([te for _, te in plan.splits]), np.vstack(parts)
-                head = self._calibrate_head(plan, clf, plan.y[scored], scores)
+                    scored = np.concatenate([te for _, te in plan.splits])
+                    scores, tops = np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+                head = self._calibrate_head(plan, clf, plan.y[scored], scores, tops)
                 self.heads_[plan.head] = head
                 self.oof_[plan.head] = (plan.rows[scored], cal.softmax(scores, head.temperature))
         self.n_train_ = len(X)
@@ -354,14 +372,16 @@ class TriageModel(BaseEstimator):
 
     def _final(
         self, counts: TermCounts, plan: Plan, weights: np.ndarray
-    ) -> tuple[LinearSVC, np.ndarray | None]:
-        """The head's classifier, fit on its sample, and its scores of the held-out slice
-        (when the slice calibrates it)."""
+    ) -> tuple[LinearSVC, np.ndarray | None, np.ndarray | None]:
+        """The head's classifier, fit on its sample, and its scores and block tops of the
+        held-out slice (when the slice calibrates it)."""
         fit_rows = plan.rows[plan.fit]
         clf = self._fit(counts.tfidf(fit_rows), plan.y[plan.fit], weights[plan.fit], len(plan.rows))
         if plan.held is None:
-            return clf, None
-        return clf, self._scores(clf, counts.tfidf(plan.rows[plan.held]), int(plan.y.max()) + 1)
+            return clf, None, None
+        X_held = counts.tfidf(plan.rows[plan.held])
+        bounds = np.cumsum([len(keep) for keep, _ in counts.vocabulary()])[:-1]
+        return clf, self._scores(clf, X_held, int(plan.y.max()) + 1), self._tops(clf, X_held, bounds)
 
     def _fold_scores(
         self,
@@ -371,13 +391,16 @@ class TriageModel(BaseEstimator):
         weights: np.ndarray,
         train: np.ndarray,
         test: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores of the ``test`` rows by a model fit on the ``train`` rows only (its own
-        vocabulary and idf), one column per class of the head."""
+        vocabulary and idf), one column per class of the head; and each feature block's own
+        best class (see :func:`block_tops`)."""
         train = train[self._sample(y[train], weights[train])]  # as the final fit samples
-        X_train, X_test = counts.fold(rows[train], rows[test])
+        vocabulary = counts.vocabulary(rows[train])
+        X_train, X_test = counts.fold(rows[train], rows[test], vocabulary)
         clf = self._fit(X_train, y[train], weights[train], len(rows))
-        return self._scores(clf, X_test, int(y.max()) + 1)
+        bounds = np.cumsum([len(keep) for keep, _ in vocabulary])[:-1]
+        return self._scores(clf, X_test, int(y.max()) + 1), self._tops(clf, X_test, bounds)
 
     @staticmethod
     def _scores(clf: LinearSVC, X: Any, n_classes: int) -> np.ndarray:
@@ -389,6 +412,12 @@ class TriageModel(BaseEstimator):
         block = np.full((X.shape[0], n_classes), scores.min() - 1.0)
         block[:, clf.classes_] = scores
         return block
+
+    @staticmethod
+    def _tops(clf: LinearSVC, X: Any, bounds: np.ndarray) -> np.ndarray:
+        """Each feature block's own best class (an index into the head's classes; -1: none)."""
+        tops = block_tops(X, clf.coef_, bounds)
+        return np.where(tops >= 0, np.asarray(clf.classes_)[np.maximum(tops, 0)], -1)
 
     def _serving(self) -> ServingModel:
         """The fitted model without scikit-learn: what is saved, loaded and served."""
@@ -408,14 +437,20 @@ class TriageModel(BaseEstimator):
         )
 
     def _calibrate_head(
-        self, plan: Plan, clf: LinearSVC, yi: np.ndarray, oof_scores: np.ndarray
+        self,
+        plan: Plan,
+        clf: LinearSVC,
+        yi: np.ndarray,
+        oof_scores: np.ndarray,
+        oof_tops: np.ndarray | None = None,
     ) -> HeadModel:
-        """Temperature, review threshold and conformal cut-off from out-of-fold scores."""
+        """Temperature, review threshold and conformal cut-off from out-of-fold scores
+        (``oof_tops``: each feature block's own best label, see :func:`block_tops`)."""
         head, classes, n_splits = plan.head, plan.classes, max(len(plan.splits), 1)
         clf.classes_ = classes  # fitted on class indices; the head speaks labels
         temperature = cal.fit_temperature(oof_scores, yi)
         proba = cal.softmax(oof_scores, temperature)
-        review, offset = cal.fit_review(proba, yi, self.target_precision)
+        review, offset = cal.fit_review(proba, yi, self.target_precision, oof_tops)
         q = cal.fit_conformal(proba, yi, self.coverage)
         cov, size = cal.cross_conformal(proba, yi, self.coverage, self.random_state)
         metrics = head_metrics(yi, proba, classes)
@@ -454,6 +489,14 @@ class TriageModel(BaseEstimator):
         self._check()
         F = self.featurizer_.transform([as_document(x) for x in X])
         return {h: cal.softmax(m.scores(F), m.temperature) for h, m in self.heads_.items()}
+
+    def block_tops(self, X: Sequence[Item]) -> dict[str, np.ndarray]:
+        """Per head, rows x feature blocks: each block's own best label (its index; -1 when
+        the text has no feature in the block), as the review rule reads them."""
+        self._check()
+        F = self.featurizer_.transform([as_document(x) for x in X])
+        bounds = np.asarray(self.featurizer_.offsets_[1:], dtype=np.int64)
+        return {h: block_tops(F, m.clf.coef_, bounds) for h, m in self.heads_.items()}
 
     def predict(self, X: Sequence[Item]) -> np.ndarray:
         """Labels, one column per head in ``heads`` order (the model's own top label)."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from operator import add
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "Features",
     "LinearHead",
     "ServingModel",
+    "agree_weights",
     "as_document",
     "char_ngrams",
     "softmax",
@@ -213,6 +214,13 @@ class Features:
         return [t for b in self.blocks for t in b.terms]
 
 
+def agree_weights(review: Mapping[str, float]) -> np.ndarray:
+    """The review rule's weight per feature block (``agree_0``, ``agree_1``...; none in
+    models saved before it)."""
+    n = sum(1 for k in review if k.startswith("agree_"))
+    return np.array([review[f"agree_{b}"] for b in range(n)], dtype=np.float64)
+
+
 @dataclass
 class LinearHead:
     """One head: class scores = features @ weights + intercept, calibrated by ``temperature``;
@@ -233,14 +241,42 @@ class LinearHead:
     names: dict[str, str]
     review_offset: np.ndarray | None = None  # (n_classes,)
 
-    def confident(self, p: list[float], order: list[int]) -> bool:
+    def confident(
+        self,
+        p: list[float],
+        order: list[int],
+        block_tops: Sequence[int] | Callable[[], Sequence[int]] = (),
+    ) -> bool:
         """Whether the top label may be routed without a person (p: probabilities, order:
-        their indices best first)."""
+        their indices best first, block_tops: each feature block's own best label, -1 for
+        an empty block, or a function giving them; needed when the rule weighs them (review
+        ``agree_<b>``), and asked for only when they can change the answer)."""
         if "margin_threshold" not in self.review or len(order) < 2:
             return p[order[0]] >= self.review["threshold"]
         top, second = p[order[0]], max(p[order[1]], 1e-300)
         offset = 0.0 if self.review_offset is None else float(self.review_offset[order[0]])
-        return math.log(top) - math.log(second) + offset >= self.review["margin_threshold"]
+        score = math.log(top) - math.log(second) + offset
+        threshold = self.review["margin_threshold"]
+        if not self.agree:
+            return score >= threshold
+        # Whatever the blocks say, the score ends between these two: often on one side.
+        if score + sum(min(w, 0.0) for w in self.agree) >= threshold:
+            return True
+        if score + sum(max(w, 0.0) for w in self.agree) < threshold:
+            return False
+        tops = block_tops() if callable(block_tops) else block_tops
+        if len(tops) != len(self.agree):
+            raise ValueError(f"head {self.name!r}: the review rule needs {len(self.agree)} blocks")
+        return score + sum(w for w, t in zip(self.agree, tops, strict=True) if t == order[0]) >= threshold
+
+    def block_tops(self, val: np.ndarray, rows: np.ndarray, edges: Sequence[int]) -> list[int]:
+        """Each feature block's own best label for one document (``val``: its feature
+        values, ``rows``: this head's weight rows of them, ``edges``: where each block's
+        features start and end in them); -1 for a block without features."""
+        out = []
+        for a, b in pairwise(edges):
+            out.append(int(np.argmax(val[a:b] @ rows[a:b])) if a < b else -1)
+        return out
 
     def __post_init__(self) -> None:
         k = len(self.labels)
@@ -252,6 +288,7 @@ class LinearHead:
             raise ValueError(f"head {self.name!r}: review offsets do not fit {k} labels")
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
         self.classes = np.asarray(self.labels, dtype=object)
+        self.agree: list[float] = agree_weights(self.review).tolist()  # empty in models saved before
 
     def scores_one(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One document's scores, and the weight rows of its features (reused for reasons)."""
@@ -364,7 +401,12 @@ class ServingModel:
         for (head, m, p, order), push in zip(ranked, pushes, strict=True):
             top = order[0]
             label = m.labels[top]
-            confident = m.confident(p, order)
+
+            def tops(head: str = head, m: LinearHead = m) -> list[int]:
+                edges = [0, *np.searchsorted(idx, self.features.bounds).tolist(), len(idx)]
+                return m.block_tops(val, self._head_rows(head, idx, rows), edges)
+
+            confident = m.confident(p, order, tops)
             entry = _Entries(m, p)
 
             cut = 1.0 - m.conformal_q
@@ -388,6 +430,15 @@ class ServingModel:
         result["needs_review"] = flagged
         result["model_version"] = self.version_
         return result
+
+    def _head_rows(
+        self, head: str, idx: np.ndarray, rows: Mapping[str, np.ndarray] | np.ndarray | None
+    ) -> np.ndarray:
+        """One head's weight rows of the features ``idx``, from any form ``explain`` takes."""
+        if isinstance(rows, np.ndarray):  # every head's classes side by side
+            a, b = self._spans[head]
+            return rows[:, a:b]
+        return self.heads_[head].weights[idx] if rows is None else rows[head]
 
     def _pushes(
         self,
