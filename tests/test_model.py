@@ -190,6 +190,14 @@ def test_reasons_are_terms_of_the_text(tiny_model):
     assert all(r in as_document("食品经营许可证现场核查一直没人来") for r in reasons)
 
 
+def test_default_word_block_is_single_words(tiny_model_dir):
+    """Word unigrams beside the character 1-3-grams (issue 15: word bigrams measured worse on
+    TipDM and Haikou); the characters still carry the phrases."""
+    blocks = load_model(tiny_model_dir).features.blocks
+    assert [(b.analyzer, b.ngram) for b in blocks] == [("word", (1, 1)), ("char", (1, 3))]
+    assert not any(" " in t for t in blocks[0].terms)
+
+
 def test_reasons_are_whole_words_or_phrases_on_every_project_text(tiny_model_dir):
     """No fragment across a word boundary ("事指", "南里"): each reason is one of the text's
     jieba words, or two of them side by side as written; every head gives one when the text

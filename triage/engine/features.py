@@ -50,7 +50,7 @@ class Featurizer(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        word_ngram: int = 2,
+        word_ngram: int = 1,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
         word_weight: float = 0.5,

@@ -176,7 +176,7 @@ class TriageModel(BaseEstimator):
         fallback: Mapping[str, str] | None = None,
         review_heads: Sequence[str] = ("category", "department"),
         names: Mapping[str, Mapping[str, str]] | None = None,
-        word_ngram: int = 2,
+        word_ngram: int = 1,
         char_ngram: tuple[int, int] | None = (1, 3),
         min_df: int = 2,
         max_features: int | None = 1_000_000,
