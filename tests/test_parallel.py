@@ -1,6 +1,7 @@
 """Counting in worker processes gives exactly the counts of one process."""
 
 import numpy as np
+import pytest
 
 from triage.engine.features import Featurizer
 from triage.engine.model import as_document
@@ -37,3 +38,28 @@ def test_a_user_word_reaches_the_workers(tiny_data):
     assert "自行车充电桩" not in plain and "自行车充电桩" in fz.analyze(text)[0]
     counts = count_documents(fz, [text] * 5, n_jobs=2, chunk=2)
     assert "自行车充电桩" in list(counts.terms[0])
+
+
+def test_kept_rows_give_every_rows_vocabulary_and_their_own_counts(tiny_data):
+    fz = Featurizer()
+    items = tiny_data.items
+    every = count_documents(fz, items, n_jobs=2, chunk=37)
+    rows = np.arange(3, len(items), 4)  # some rows in every run, none in a few
+    kept = count_documents(fz, items, n_jobs=2, chunk=37, rows=rows)
+    assert kept.n_rows == every.n_rows == len(items)
+    for (k1, idf1), (k2, idf2) in zip(kept.vocabulary(), every.vocabulary(), strict=True):
+        assert np.array_equal(k1, k2) and np.array_equal(idf1, idf2)
+    assert all(c.shape[0] == len(rows) for c in kept.counts)
+    assert abs(kept.tfidf(rows[::2]) - every.tfidf(rows[::2])).max() == 0
+    train, test = rows[: len(rows) // 2], rows[len(rows) // 2 :]
+    for got, want in zip(kept.fold(train, test), every.fold(train, test), strict=True):
+        assert got.shape == want.shape and abs(got - want).max() == 0
+    _same(kept, count_documents(fz, items, n_jobs=1, chunk=37, rows=rows))
+
+
+def test_rows_whose_counts_were_not_kept_are_refused(tiny_data):
+    kept = count_documents(Featurizer(), tiny_data.items, chunk=37, rows=np.array([1, 5, 9]))
+    with pytest.raises(ValueError, match="not kept"):
+        kept.tfidf(np.array([1, 2]))
+    with pytest.raises(ValueError, match="indices into"):
+        count_documents(Featurizer(), tiny_data.items[:4], rows=np.array([4]))

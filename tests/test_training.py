@@ -131,3 +131,35 @@ def test_max_features_raises_min_df_until_the_vocabulary_fits(tiny_data):
     roomy = Featurizer(max_features=free.n_features_)
     assert roomy.fit_counts(roomy.count_terms(analyzed)).n_features_ == free.n_features_
     assert roomy.min_df_ == 2
+
+
+def test_a_sampled_head_keeps_only_its_rows_counts_and_fits_the_same_model(tiny_data, monkeypatch):
+    import triage.engine.model as model_module
+
+    n = len(tiny_data.items)
+    params = dict(holdout_above=n // 3, holdout_rows=n // 8, max_fit_rows=n // 4, min_class_rows=2)
+    kept: list[int] = []
+    count = model_module.count_documents
+
+    def counting(*args, rows=None, **kwargs):
+        kept.append(n if rows is None else len(rows))
+        return count(*args, rows=rows, **kwargs)
+
+    monkeypatch.setattr(model_module, "count_documents", counting)
+    sampled = TriageModel(**params).fit(tiny_data.items, tiny_data.labels)
+    assert kept and kept[0] < n  # only the sampled and held-out rows' counts were kept
+    every = TriageModel(**params)
+    monkeypatch.setattr(model_module, "count_documents", lambda *a, rows=None, **k: count(*a, **k))
+    every.fit(tiny_data.items, tiny_data.labels)
+    assert sampled.featurizer_.n_features_ == every.featurizer_.n_features_
+    for head, m in sampled.heads_.items():
+        assert np.array_equal(m.clf.coef_, every.heads_[head].clf.coef_)
+        assert m.temperature == every.heads_[head].temperature
+
+
+def test_the_same_data_fits_the_same_model(tiny_data):
+    # Fits run in threads; liblinear's one process-wide generator must not make them differ.
+    a = TriageModel(n_jobs=2).fit(tiny_data.items, tiny_data.labels)
+    b = TriageModel(n_jobs=2).fit(tiny_data.items, tiny_data.labels)
+    for head, m in a.heads_.items():
+        assert np.array_equal(m.clf.coef_, b.heads_[head].clf.coef_)

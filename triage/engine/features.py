@@ -8,10 +8,8 @@ uses the same analyzers without scikit-learn (``blocks`` hands the fitted vocabu
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,12 +17,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from triage.engine.counts import Analyzed, Chunk, TermCounts, bounded_min_df, count_chunk
 from triage.engine.scoring import Block, char_ngrams, word_ngrams
 from triage.engine.text import tokenize
 
 __all__ = ["Chunk", "Featurizer", "TermCounts", "bounded_min_df", "count_chunk"]
-
-Analyzed = tuple[list[str], list[str]]
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -108,10 +105,12 @@ class Featurizer(TransformerMixin, BaseEstimator):
 
         return self.merge_counts(chunks())
 
-    def merge_counts(self, chunks: Iterable[Chunk]) -> TermCounts:
-        """The term counts of documents counted in ``chunks`` (in order), as ``count_terms`` gives."""
+    def merge_counts(self, chunks: Iterable[Chunk], rows: np.ndarray | None = None) -> TermCounts:
+        """The term counts of documents counted in ``chunks`` (in order), as ``count_terms``
+        gives; ``rows``: the rows whose counts the chunks kept (see :class:`TermCounts`)."""
         blocks = self._blocks()
-        return TermCounts(chunks, blocks, self.min_df, [self.weight(b) for b in blocks], self.max_features)
+        weights = [self.weight(b) for b in blocks]
+        return TermCounts(chunks, blocks, self.min_df, weights, self.max_features, rows)
 
     def fit_counts(self, counts: TermCounts) -> Featurizer:
         """The vectorizers ``fit_analyzed`` would give on the documents ``counts`` counted."""
@@ -162,151 +161,3 @@ class Featurizer(TransformerMixin, BaseEstimator):
             idf = np.asarray(vec.idf_, dtype=np.float64)
             out.append(Block(kind, ngram, terms, idf, np.full(len(terms), self.weight(block))))
         return out
-
-
-class Chunk(NamedTuple):
-    """One run of documents counted on its own: per block, its terms (in first-seen order)
-    and a count matrix whose columns are those terms."""
-
-    terms: list[list[str]]
-    counts: list[sp.csr_matrix]
-
-
-def count_chunk(analyzed: Iterable[Analyzed], blocks: Sequence[int]) -> Chunk:
-    """The term counts of ``analyzed`` with a vocabulary of their own (see :class:`TermCounts`)."""
-    vocabs: list[dict[str, int]] = [{} for _ in blocks]
-    open_: list[tuple[array[int], list[int]]] = [(array("i"), [0]) for _ in blocks]
-    for doc in analyzed:
-        for j, block in enumerate(blocks):
-            vocab, (indices, indptr) = vocabs[j], open_[j]
-            indices.extend([vocab.setdefault(t, len(vocab)) for t in doc[block]])
-            indptr.append(len(indices))
-    mats = []
-    for vocab, (indices, indptr) in zip(vocabs, open_, strict=True):
-        cols = np.frombuffer(indices, dtype=np.int32) if len(indices) else np.zeros(0, np.int32)
-        m = sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(len(indptr) - 1, len(vocab)))
-        m.sum_duplicates()  # a term's count in a row
-        mats.append(m)
-    return Chunk([list(v) for v in vocabs], mats)
-
-
-class TermCounts:
-    """Raw term counts of every block over all training rows, counted in one pass.
-
-    Documents arrive as :class:`Chunk` s, each counted with a vocabulary of its own (in this
-    process or in a worker: see ``triage.engine.parallel``), and are merged in order: token
-    lists are not kept (at a million rows they would not fit in memory), only each block's
-    vocabulary and a sparse count matrix. Cross-validation needs each fold's own TF-IDF
-    (vocabulary and idf from the fold's training rows only): selecting columns of these
-    counts gives exactly what refitting ``TfidfVectorizer`` per fold gives (terms in the same
-    sorted order).
-    """
-
-    def __init__(
-        self,
-        chunks: Iterable[Chunk],
-        blocks: Sequence[int],
-        min_df: int,
-        weights: Sequence[float] | None = None,
-        max_features: int | None = None,
-    ) -> None:
-        self.min_df = min_df
-        self.max_features = max_features
-        self.min_df_ = min_df
-        self._vocabulary: list[tuple[np.ndarray, np.ndarray]] | None = None
-        self.blocks = list(blocks)
-        self.weights = list(weights) if weights is not None else [1.0] * len(self.blocks)
-        vocabs: list[dict[str, int]] = [{} for _ in self.blocks]
-        # Per block, each chunk's (data, column ids in first-seen order, indptr).
-        done: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in self.blocks]
-        for chunk in chunks:
-            for j, (names, m) in enumerate(zip(chunk.terms, chunk.counts, strict=True)):
-                vocab = vocabs[j]
-                ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in names), np.int32, len(names))
-                done[j].append((m.data, ids[m.indices], m.indptr))
-        self.terms: list[np.ndarray] = []
-        self.counts: list[sp.csr_matrix] = []
-        for vocab, parts in zip(vocabs, done, strict=True):
-            terms = np.array(list(vocab), dtype=object)
-            order = np.argsort(terms, kind="stable")
-            rank = np.empty(len(order), dtype=np.int32)
-            rank[order] = np.arange(len(order), dtype=np.int32)
-            # Columns in sorted term order, as sklearn has them; each chunk as wide as the end.
-            mats = [
-                sp.csr_matrix((data, rank[cols], indptr), shape=(len(indptr) - 1, len(vocab)))
-                for data, cols, indptr in parts
-            ]
-            parts.clear()
-            empty = sp.csr_matrix((0, len(vocab)), dtype=np.float32)
-            counts = sp.vstack(mats, format="csr") if mats else empty
-            del mats
-            counts.sort_indices()
-            self.terms.append(terms[order])
-            self.counts.append(counts)
-
-    def vocabulary(self, rows: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per block: (kept column indices, their idf) with document frequencies over ``rows``
-        (default all), as TfidfVectorizer(min_df, smooth idf) would keep and weigh them, with
-        min_df raised as far as ``max_features`` needs (see :func:`bounded_min_df`)."""
-        if rows is None and self._vocabulary is not None:
-            return self._vocabulary
-        dfs, n_rows = [], 0
-        for counts in self.counts:
-            fit = counts if rows is None else counts[rows]
-            dfs.append(np.bincount(fit.indices, minlength=fit.shape[1]))
-            n_rows = fit.shape[0]
-        min_df = bounded_min_df(dfs, self.min_df, self.max_features)
-        out = [
-            (keep := np.flatnonzero(df >= min_df), np.log((1 + n_rows) / (1 + df[keep])) + 1.0) for df in dfs
-        ]
-        if rows is None:
-            self.min_df_, self._vocabulary = min_df, out
-        return out
-
-    def tfidf(self, rows: np.ndarray | None = None) -> sp.csr_matrix:
-        """TF-IDF of ``rows`` (default every row) with vocabulary and idf from every row: the
-        featurizer's matrix."""
-        blocks = zip(self.counts, self.vocabulary(), self.weights, strict=True)
-        parts = [_tfidf((c if rows is None else c[rows])[:, keep], idf) * w for c, (keep, idf), w in blocks]
-        return sp.hstack(parts, format="csr")
-
-    def fold(
-        self,
-        train: np.ndarray,
-        test: np.ndarray,
-        vocabulary: list[tuple[np.ndarray, np.ndarray]] | None = None,
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """TF-IDF of the ``train`` and ``test`` rows with vocabulary and idf from ``train``
-        (``vocabulary``: that of ``train``, when the caller has it already)."""
-        parts: tuple[list[sp.csr_matrix], list[sp.csr_matrix]] = ([], [])
-        if vocabulary is None:
-            vocabulary = self.vocabulary(train)
-        for counts, (keep, idf), weight in zip(self.counts, vocabulary, self.weights, strict=True):
-            for rows, out in ((train, parts[0]), (test, parts[1])):
-                out.append(_tfidf(counts[rows][:, keep], idf) * weight)
-        return sp.hstack(parts[0], format="csr"), sp.hstack(parts[1], format="csr")
-
-
-def bounded_min_df(dfs: Sequence[np.ndarray], min_df: int, max_features: int | None) -> int:
-    """The least document frequency, at least ``min_df``, that keeps at most ``max_features``
-    terms over all blocks: the vocabulary (and each head's weights, a dense classes x terms
-    array) stops growing with the rows, the rarest terms going first."""
-    df = np.concatenate(dfs) if dfs else np.zeros(0, np.int64)
-    if max_features is None or int((df >= min_df).sum()) <= max_features:
-        return min_df
-    if max_features <= 0:
-        return int(df.max()) + 1
-    # One more than the (max_features + 1)-th largest frequency: the terms above it fit.
-    return max(min_df, int(np.partition(df, len(df) - max_features - 1)[len(df) - max_features - 1]) + 1)
-
-
-def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf times idf, each row l2-normalised (TfidfVectorizer's defaults here)."""
-    m = counts.astype(np.float64)  # a copy: counts are float32
-    m.eliminate_zeros()
-    np.log(m.data, out=m.data)
-    m.data += 1.0
-    m = m @ sp.diags(idf)
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,12 @@ from triage.engine.text import dictionary
 __all__ = ["HeadModel", "TriageModel", "as_document", "block_tops", "class_weights"]
 
 Item = str | Mapping[str, Any]
+
+# liblinear draws its coordinate order from one process-wide generator (seeded by each fit):
+# two fits at once draw from it in turn and, on the same data, give a slightly different
+# model from run to run. Fits are serialised; building each fit's matrix and scoring its
+# held-out rows still run side by side.
+_LIBLINEAR = threading.Lock()
 
 
 def class_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.ndarray:
@@ -57,6 +64,13 @@ class Plan:
     splits: list[tuple[np.ndarray, np.ndarray]]
     fit: np.ndarray
     held: np.ndarray | None
+
+    def used(self) -> np.ndarray:
+        """Positions (into ``rows``) some fit or score of this head reads."""
+        parts = [self.fit, *(i for split in self.splits for i in split)]
+        if self.held is not None:
+            parts.append(self.held)
+        return np.unique(np.concatenate(parts))
 
 
 def block_tops(X: Any, coef: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -148,7 +162,8 @@ class TriageModel(BaseEstimator):
         so its cost is bounded by its fit rows.
     class_weight_power : each head's rows are weighted by n_class ** -power on top of
         the sample weights (0 turns it off).
-    n_jobs : fits run side by side (threads: liblinear releases the GIL).
+    n_jobs : the text is counted in this many processes, and the fits' matrices are built
+        and scored side by side in threads (liblinear itself fits one at a time).
     target_precision : precision the auto-routed share must reach (per head).
     coverage : probability that a head's candidate set holds the right label.
     fallback : head -> label used when that head is below its review threshold.
@@ -246,11 +261,15 @@ class TriageModel(BaseEstimator):
         if not y:
             raise ValueError("no label columns to train")
         featurizer = self._featurizer()
-        # Segmented in runs (by n_jobs processes), counted without keeping token lists.
-        counts = count_documents(featurizer, X, self.n_jobs, progress=progress)
         weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
-        self.featurizer_ = featurizer.fit_counts(counts)
+        # Which rows each head fits and calibrates on follows from the labels alone, so the
+        # text is read once, knowing whose counts to keep (all rows' document frequencies).
         plans = [self._plan(head, labels, weights) for head, labels in y.items()]
+        rows = np.unique(np.concatenate([p.rows[p.used()] for p in plans]))
+        # Segmented in runs (by n_jobs processes), counted without keeping token lists.
+        kept = None if len(rows) == len(X) else rows
+        counts = count_documents(featurizer, X, self.n_jobs, progress=progress, rows=kept)
+        self.featurizer_ = featurizer.fit_counts(counts)
         # Every fit (each head's calibration folds and its final model) is independent; each
         # builds its own rows' matrix when it starts, so only the running fits hold one.
         jobs = []
@@ -368,7 +387,9 @@ class TriageModel(BaseEstimator):
             return list(splitter.split(index, y))
 
     def _fit(self, X: Any, y: np.ndarray, weights: np.ndarray, head_rows: int) -> LinearSVC:
-        return self._classifier(head_rows).fit(X, y, class_weights(y, weights, self.class_weight_power))
+        clf, w = self._classifier(head_rows), class_weights(y, weights, self.class_weight_power)
+        with _LIBLINEAR:  # one liblinear fit at a time, so a fit is repeatable (see _LIBLINEAR)
+            return clf.fit(X, y, w)
 
     def _final(
         self, counts: TermCounts, plan: Plan, weights: np.ndarray
