@@ -17,11 +17,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from triage.engine.counts import Analyzed, Chunk, TermCounts, bounded_min_df, count_chunk
+from triage.engine.counts import Analyzed, Chunk, TermCounts, count_chunk
 from triage.engine.scoring import Block, char_ngrams, word_ngrams
 from triage.engine.text import tokenize
 
-__all__ = ["Chunk", "Featurizer", "TermCounts", "bounded_min_df", "count_chunk"]
+__all__ = ["Featurizer"]
 
 
 def _identity(tokens: list[str]) -> list[str]:

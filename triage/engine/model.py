@@ -21,7 +21,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.svm import LinearSVC
 
 from triage.engine import calibration as cal
-from triage.engine.features import Featurizer, TermCounts
+from triage.engine.counts import TermCounts
+from triage.engine.features import Featurizer
 from triage.engine.metrics import head_metrics
 from triage.engine.parallel import count_documents
 from triage.engine.progress import Progress, quiet
@@ -71,6 +72,11 @@ class Plan:
         if self.held is not None:
             parts.append(self.held)
         return np.unique(np.concatenate(parts))
+
+
+def _bounds(vocabulary: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Where each feature block after the first starts, for a vocabulary of kept columns."""
+    return np.cumsum([len(keep) for keep, _ in vocabulary])[:-1]
 
 
 def block_tops(X: Any, coef: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -318,23 +324,21 @@ class TriageModel(BaseEstimator):
         yi = np.searchsorted(classes, yh)
         w = weights[rows]
         cap = self.max_fit_rows
-        everything = np.arange(len(rows))
         if len(rows) > self.holdout_above and cap is not None and len(rows) - self.holdout_rows >= cap:
             # The sample leaves rows out anyway: the slice is taken from them, and the final
             # classifier, which never sees it, is the one calibrated on it (one fit, not two).
-            _, held = self._held_out(yi, w)
-            rest = np.setdiff1d(everything, held, assume_unique=True)
+            rest, held = self._held_out(yi, w)
             fit = rest[self._sample(yi[rest], w[rest])]
             return Plan(head, rows, yi, classes, [], fit, held)
         splits = self._splits(yi, w)
         return Plan(head, rows, yi, classes, splits, self._sample(yi, w), None)
 
-    def _sample(self, y: np.ndarray, weights: np.ndarray, cap: int | None = None) -> np.ndarray:
-        """Sorted indices of at most ``cap`` (default ``max_fit_rows``) rows, stratified by
-        class: every row weighted above 1 and every row of a class with fewer than
-        ``min_class_rows`` rows stays (so the sample may be that much larger), and each
-        class gives the rest its share of the remaining room. All rows when they fit."""
-        cap = self.max_fit_rows if cap is None else cap
+    def _sample(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Sorted indices of at most ``max_fit_rows`` rows, stratified by class: every row
+        weighted above 1 and every row of a class with fewer than ``min_class_rows`` rows
+        stays (so the sample may be that much larger), and each class gives the rest its
+        share of the remaining room. All rows when they fit."""
+        cap = self.max_fit_rows
         if cap is None or len(y) <= cap:
             return np.arange(len(y))
         must = weights > 1
@@ -401,7 +405,7 @@ class TriageModel(BaseEstimator):
         if plan.held is None:
             return clf, None, None
         X_held = counts.tfidf(plan.rows[plan.held])
-        bounds = np.cumsum([len(keep) for keep, _ in counts.vocabulary()])[:-1]
+        bounds = _bounds(counts.vocabulary())
         return clf, self._scores(clf, X_held, int(plan.y.max()) + 1), self._tops(clf, X_held, bounds)
 
     def _fold_scores(
@@ -420,8 +424,7 @@ class TriageModel(BaseEstimator):
         vocabulary = counts.vocabulary(rows[train])
         X_train, X_test = counts.fold(rows[train], rows[test], vocabulary)
         clf = self._fit(X_train, y[train], weights[train], len(rows))
-        bounds = np.cumsum([len(keep) for keep, _ in vocabulary])[:-1]
-        return self._scores(clf, X_test, int(y.max()) + 1), self._tops(clf, X_test, bounds)
+        return self._scores(clf, X_test, int(y.max()) + 1), self._tops(clf, X_test, _bounds(vocabulary))
 
     @staticmethod
     def _scores(clf: LinearSVC, X: Any, n_classes: int) -> np.ndarray:

@@ -388,6 +388,7 @@ class ServingModel:
         head's raw ``scores`` (``rows``: the weight rows of the features, per head or every
         head's side by side as ``_scored`` gives them; ``doc``, the prepared text, lets a
         phrase be checked as written)."""
+        rows = self._side_by_side(idx, rows)
         ranked = []
         for head, m in self.heads_.items():
             # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
@@ -395,7 +396,7 @@ class ServingModel:
             p = _softmax(row.tolist() if isinstance(row, np.ndarray) else row, m.temperature)
             ranked.append((head, m, p, sorted(range(len(p)), key=p.__getitem__, reverse=True)))  # stable
         found = _Found(idx, *self._feature_names(), doc)
-        pushes = self._pushes(found, idx, val, [(head, order[0]) for head, _, _, order in ranked], rows)
+        pushes = self._pushes(found, val, [(head, order[0]) for head, _, _, order in ranked], rows)
         result: dict[str, Any] = {}
         flagged = False
         for (head, m, p, order), push in zip(ranked, pushes, strict=True):
@@ -404,7 +405,8 @@ class ServingModel:
 
             def tops(head: str = head, m: LinearHead = m) -> list[int]:
                 edges = [0, *np.searchsorted(idx, self.features.bounds).tolist(), len(idx)]
-                return m.block_tops(val, self._head_rows(head, idx, rows), edges)
+                a, b = self._spans[head]
+                return m.block_tops(val, rows[:, a:b], edges)
 
             confident = m.confident(p, order, tops)
             entry = _Entries(m, p)
@@ -431,33 +433,29 @@ class ServingModel:
         result["model_version"] = self.version_
         return result
 
-    def _head_rows(
-        self, head: str, idx: np.ndarray, rows: Mapping[str, np.ndarray] | np.ndarray | None
+    def _side_by_side(
+        self, idx: np.ndarray, rows: Mapping[str, np.ndarray] | np.ndarray | None
     ) -> np.ndarray:
-        """One head's weight rows of the features ``idx``, from any form ``explain`` takes."""
-        if isinstance(rows, np.ndarray):  # every head's classes side by side
-            a, b = self._spans[head]
-            return rows[:, a:b]
-        return self.heads_[head].weights[idx] if rows is None else rows[head]
+        """The weight rows of the features ``idx`` for every head's classes side by side (as
+        ``_scored`` gives them), from any form ``explain`` takes."""
+        if isinstance(rows, np.ndarray):
+            return rows
+        if rows is None:
+            every: np.ndarray = self._weights[idx]
+            return every
+        return np.hstack([rows[h] for h in self.heads_]) if self.heads_ else np.zeros((len(idx), 0))
 
     def _pushes(
         self,
         found: _Found,
-        idx: np.ndarray,
         val: np.ndarray,
         tops: list[tuple[str, int]],
-        rows: Mapping[str, np.ndarray] | np.ndarray | None,
+        rows: np.ndarray,
     ) -> list[Iterator[tuple[int, float]]]:
-        """Per head, how much each visible feature pushed towards its top label, best first.
-        Every head at once: each numpy call on these small arrays costs more than its sums."""
-        if isinstance(rows, np.ndarray):  # every head's classes side by side
-            weights = rows[:, [self._spans[h][0] + top for h, top in tops]]
-        elif rows is None:
-            columns = np.array([self._spans[h][0] + top for h, top in tops], dtype=np.intp)
-            weights = self._weights[np.ix_(idx, columns)]
-        else:
-            parts = [rows[h][:, top] for h, top in tops]
-            weights = np.column_stack(parts) if parts else np.zeros((len(idx), 0))
+        """Per head, how much each visible feature pushed towards its top label, best first
+        (``rows``: every head's weight rows side by side). Every head at once: each numpy
+        call on these small arrays costs more than its sums."""
+        weights = rows[:, [self._spans[h][0] + top for h, top in tops]]
         push = weights[found.visible] * val[found.visible, None]
         order = np.argsort(-push, axis=0, kind="stable")  # the columns are increasing: ties keep them so
         first = order[: _Rest.FIRST]
