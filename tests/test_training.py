@@ -163,3 +163,24 @@ def test_the_same_data_fits_the_same_model(tiny_data):
     b = TriageModel(n_jobs=2).fit(tiny_data.items, tiny_data.labels)
     for head, m in a.heads_.items():
         assert np.array_equal(m.clf.coef_, b.heads_[head].clf.coef_)
+
+
+def test_label_names_train_their_head_and_are_never_scored(tiny_data):
+    names = {"category": {"food_license": "食品经营许可"}}
+    on = TriageModel(cv=2, names=names).fit(tiny_data.items, tiny_data.labels)
+    off = TriageModel(cv=2, names=names, name_weight=0).fit(tiny_data.items, tiny_data.labels)
+    n = len(tiny_data.items)
+    for model, extra in ((on, True), (off, False)):
+        head = model.card()["heads"]["category"]
+        labelled = sum(1 for lab in tiny_data.labels["category"] if lab)
+        assert head["rows"] == labelled and head["calibration_rows"] == labelled
+        assert head["name_rows"] == (len(model.heads_["category"].classes) if extra else 0)  # all rare here
+        assert model.oof_["category"][0].max() < n  # only real rows are scored
+        assert model.n_train_ == n
+    common = TriageModel(cv=2, names=names, name_below=2).fit(tiny_data.items, tiny_data.labels)
+    assert common.card()["heads"]["category"]["name_rows"] == 0  # every label has 2 rows or more
+    # The name's own words now speak for its label more than they did.
+    index = list(on.heads_["category"].classes).index("food_license")
+    p_on = on.predict_proba(["食品经营许可"])["category"][0, index]
+    p_off = off.predict_proba(["食品经营许可"])["category"][0, index]
+    assert p_on > p_off

@@ -65,6 +65,15 @@ class Plan:
     splits: list[tuple[np.ndarray, np.ndarray]]
     fit: np.ndarray
     held: np.ndarray | None
+    names: int = 0  # rows after the labelled ones: the labels' names (see ``widen``)
+
+    def widen(self, rows: np.ndarray, y: np.ndarray) -> None:
+        """Add ``rows`` (labelled ``y``) to every fit of the head, never to what is scored."""
+        at = np.arange(len(self.rows), len(self.rows) + len(rows))
+        self.rows, self.y = np.r_[self.rows, rows], np.r_[self.y, y]
+        self.splits = [(np.r_[train, at], test) for train, test in self.splits]
+        self.fit = np.r_[self.fit, at]
+        self.names += len(rows)
 
     def used(self) -> np.ndarray:
         """Positions (into ``rows``) some fit or score of this head reads."""
@@ -175,6 +184,11 @@ class TriageModel(BaseEstimator):
     fallback : head -> label used when that head is below its review threshold.
     review_heads : heads whose uncertainty flags the whole item for review.
     names : head -> {label: human name}; labels without a name show their id.
+    name_weight, name_below : the name (else the id) of each label with fewer than
+        ``name_below`` rows joins its head's training rows as one short text of weight
+        ``name_weight``, never scored for calibration: a department seen a handful of times
+        is still found by the words of its name (a label with hundreds of rows speaks for
+        itself). ``name_weight`` 0 turns it off.
     word_ngram, char_ngram, min_df, max_features, word_weight, userdict, stopwords : see
         :class:`Featurizer`.
     """
@@ -205,6 +219,8 @@ class TriageModel(BaseEstimator):
         userdict: tuple[str, ...] = (),
         stopwords: tuple[str, ...] = (),
         n_reasons: int = 5,
+        name_weight: float = 10.0,
+        name_below: int = 100,
         random_state: int = 0,
     ) -> None:
         self.C = C
@@ -231,6 +247,8 @@ class TriageModel(BaseEstimator):
         self.userdict = userdict
         self.stopwords = stopwords
         self.n_reasons = n_reasons
+        self.name_weight = name_weight
+        self.name_below = name_below
         self.random_state = random_state
 
     # -- fitting ----------------------------------------------------------------------
@@ -271,10 +289,11 @@ class TriageModel(BaseEstimator):
         # Which rows each head fits and calibrates on follows from the labels alone, so the
         # text is read once, knowing whose counts to keep (all rows' document frequencies).
         plans = [self._plan(head, labels, weights) for head, labels in y.items()]
+        docs, weights = self._with_names(X, plans, weights)
         rows = np.unique(np.concatenate([p.rows[p.used()] for p in plans]))
         # Segmented in runs (by n_jobs processes), counted without keeping token lists.
-        kept = None if len(rows) == len(X) else rows
-        counts = count_documents(featurizer, X, self.n_jobs, progress=progress, rows=kept)
+        kept = None if len(rows) == len(docs) else rows
+        counts = count_documents(featurizer, docs, self.n_jobs, progress=progress, rows=kept)
         self.featurizer_ = featurizer.fit_counts(counts)
         # Every fit (each head's calibration folds and its final model) is independent; each
         # builds its own rows' matrix when it starts, so only the running fits hold one.
@@ -311,6 +330,24 @@ class TriageModel(BaseEstimator):
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.serving_ = self._serving()
         return self
+
+    def _with_names(
+        self, X: Sequence[Item], plans: list[Plan], weights: np.ndarray
+    ) -> tuple[Sequence[Item], np.ndarray]:
+        """The training texts, then the names of each head's rare labels (see
+        ``name_below``); each plan fits on its own (in every fold), never scores them."""
+        if not self.name_weight:
+            return X, weights
+        extra: list[Item] = []
+        for plan in plans:
+            names = (self.names or {}).get(plan.head, {})
+            rare = np.flatnonzero(np.bincount(plan.y, minlength=len(plan.classes)) < self.name_below)
+            start = len(X) + len(extra)
+            extra += [{"text": names.get(str(plan.classes[c])) or str(plan.classes[c])} for c in rare]
+            plan.widen(np.arange(start, len(X) + len(extra)), rare)
+        if not extra:
+            return X, weights
+        return [*X, *extra], np.r_[weights, np.full(len(extra), float(self.name_weight))]
 
     def _plan(self, head: str, labels: Sequence[str | None], weights: np.ndarray) -> Plan:
         """Which rows the head calibrates on and which its final classifier is fit on."""
@@ -483,8 +520,9 @@ class TriageModel(BaseEstimator):
             "folds": n_splits,
             "calibration": "folds" if n_splits > 1 else f"held-out slice of {len(yi)} rows",
             "calibration_rows": len(yi),
-            "fit_rows": len(plan.fit),
-            "rows": len(plan.rows),
+            "fit_rows": len(plan.fit) - plan.names,
+            "rows": len(plan.rows) - plan.names,
+            "name_rows": plan.names,
             "temperature": temperature,
             "review": {"target_precision": self.target_precision, **review},
             "candidates": {
