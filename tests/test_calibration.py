@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from triage.engine import calibration as cal
+from triage.engine.metrics import topk_accuracy
+from triage.engine.scoring import _follow, follow
 
 
 def _noisy(n=4000, classes=5, seed=0):
@@ -154,3 +156,54 @@ def test_the_threshold_keeps_a_confidence_margin_over_the_target():
     few = cal.softmax(np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1, 2, 0]] * 5, 1.0)
     assert cal.fit_review(few, few.argmax(axis=1), 0.95)[0]["coverage"] == 0.0
     assert cal.fit_review(few, few.argmax(axis=1), 0.95, z=0.0)[0]["coverage"] == 1.0
+
+
+def _confused(n=6000, classes=8, seed=0):
+    """Scores where the right label, when it is not on top, is most often the top label's
+    partner (0 with 1, 2 with 3, ...) and yet scores low: what a head's confusions look like."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    scores = rng.normal(0, 1, (n, classes))
+    scores[np.arange(n), y] += 2.0
+    hard = rng.random(n) < 0.3
+    partner = y ^ 1
+    scores[hard, partner[hard]] += 3.5  # the partner wins these rows...
+    scores[hard, y[hard]] -= 2.5  # ...and the right label falls back among the others
+    return scores, y
+
+
+def test_runner_up_factors_put_the_usual_confusion_second_and_keep_the_top():
+    scores, y = _confused()
+    fit, test = slice(0, 4000), slice(4000, None)
+    t = cal.fit_temperature(scores[fit], y[fit])
+    factors, weight, crossed = cal.fit_follow(cal.softmax(scores[fit], t), y[fit])
+    assert factors is not None and weight > 0
+    p = cal.softmax(scores[test], t)
+    q = follow(p, factors)
+    assert (q.argmax(axis=1) == p.argmax(axis=1)).all()
+    assert np.allclose(q.max(axis=1), p.max(axis=1)) and np.allclose(q.sum(axis=1), 1.0)
+    assert topk_accuracy(q, y[test], 2) > topk_accuracy(p, y[test], 2) + 0.05  # fresh rows
+    assert topk_accuracy(crossed, y[fit], 3) > topk_accuracy(cal.softmax(scores[fit], t), y[fit], 3)
+
+
+def test_without_a_usual_confusion_no_factors_are_kept():
+    scores, y = _noisy()
+    t = cal.fit_temperature(scores, y)
+    p = cal.softmax(scores, t)
+    factors, weight, crossed = cal.fit_follow(p, y)
+    assert factors is None and weight == 0 and crossed is p
+    assert follow(p, None) is p
+
+
+def test_one_row_in_plain_floats_equals_the_rows_in_numpy():
+    scores, y = _confused(n=500)
+    p = cal.softmax(scores, 0.7)
+    factors, _, _ = cal.fit_follow(p, y)
+    q = follow(p, factors)
+    kept = 0
+    for row, want in zip(p, q, strict=True):
+        top = int(row.argmax())
+        got = _follow(row.tolist(), top, factors[top].tolist())
+        assert np.allclose(got, want, atol=1e-12)
+        kept += got == row.tolist()
+    assert 0 < kept < len(p)  # some rows keep p: an alternative would have passed the top

@@ -71,6 +71,24 @@ def project_items() -> list[dict[str, str]]:
     return items
 
 
+def runner_ups(proba: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
+    """The runner-up reweighting, row by row: the top label keeps its probability, the
+    others share the rest in proportion to p times the top label's factors, unless one of
+    them would then reach the top."""
+    if factors is None:
+        return proba
+    out = proba.copy()
+    for i, p in enumerate(proba):
+        top = int(p.argmax())
+        others = [j for j in range(len(p)) if j != top]
+        raw = {j: p[j] * factors[top, j] for j in others}
+        q = {j: v * (1 - p[top]) / sum(raw.values()) for j, v in raw.items()}
+        if max(q.values()) < p[top]:
+            for j, v in q.items():
+                out[i, j] = v
+    return out
+
+
 def sklearn_reference(model: TriageModel, items: list[dict[str, str]]):
     """Per head: probabilities, candidates and reasons computed from scikit-learn's own
     TfidfVectorizer and LinearSVC, as the model was trained."""
@@ -81,7 +99,7 @@ def sklearn_reference(model: TriageModel, items: list[dict[str, str]]):
     n_word = len(model.featurizer_.vectorizers_[0][1].vocabulary_)  # the word block comes first
     out = {}
     for head, m in model.heads_.items():
-        proba = softmax(m.scores(F), m.temperature)
+        proba = runner_ups(softmax(m.scores(F), m.temperature), m.follow)
         coef = (
             m.clf.coef_ if len(m.classes) > 2 else np.vstack([np.zeros_like(m.clf.coef_[0]), m.clf.coef_[0]])
         )

@@ -26,7 +26,7 @@ from triage.engine.features import Featurizer
 from triage.engine.metrics import head_metrics
 from triage.engine.parallel import count_documents
 from triage.engine.progress import Progress, quiet
-from triage.engine.scoring import Features, LinearHead, ServingModel, as_document
+from triage.engine.scoring import Features, LinearHead, ServingModel, as_document, follow
 from triage.engine.text import dictionary
 
 __all__ = ["HeadModel", "TriageModel", "as_document", "block_tops", "class_weights"]
@@ -116,6 +116,7 @@ class HeadModel:
         conformal_q: float,
         names: Mapping[str, str],
         review_offset: np.ndarray | None = None,
+        follow: np.ndarray | None = None,
     ) -> None:
         self.name = name
         self.clf = clf
@@ -123,6 +124,7 @@ class HeadModel:
         self.temperature = temperature
         self.review = review
         self.review_offset = review_offset
+        self.follow = follow
         self.conformal_q = conformal_q
         self.names = dict(names)
 
@@ -142,11 +144,16 @@ class HeadModel:
             conformal_q=float(self.conformal_q),
             names=self.names,
             review_offset=None if self.review_offset is None else np.asarray(self.review_offset, np.float64),
+            follow=None if self.follow is None else np.asarray(self.follow, np.float64),
         )
 
     def scores(self, X: Any) -> np.ndarray:
         s = self.clf.decision_function(X)
         return np.column_stack([np.zeros_like(s), s]) if s.ndim == 1 else s
+
+    def proba(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of rows of scores (runner-ups reweighted, see ``follow``)."""
+        return follow(cal.softmax(scores, self.temperature), self.follow)
 
     def name_of(self, label: str) -> str:
         return self.names.get(label, label)
@@ -325,7 +332,7 @@ class TriageModel(BaseEstimator):
                     scores, tops = np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
                 head = self._calibrate_head(plan, clf, plan.y[scored], scores, tops)
                 self.heads_[plan.head] = head
-                self.oof_[plan.head] = (plan.rows[scored], cal.softmax(scores, head.temperature))
+                self.oof_[plan.head] = (plan.rows[scored], head.proba(scores))
         self.n_train_ = len(X)
         self.version_ = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.serving_ = self._serving()
@@ -510,7 +517,9 @@ class TriageModel(BaseEstimator):
         head, classes, n_splits = plan.head, plan.classes, max(len(plan.splits), 1)
         clf.classes_ = classes  # fitted on class indices; the head speaks labels
         temperature = cal.fit_temperature(oof_scores, yi)
-        proba = cal.softmax(oof_scores, temperature)
+        # Review, candidates and metrics read the probabilities as served: with the runner-up
+        # factors, each row's from factors fit on other rows.
+        factors, follow_weight, proba = cal.fit_follow(cal.softmax(oof_scores, temperature), yi, self.random_state)
         review, offset = cal.fit_review(proba, yi, self.target_precision, oof_tops)
         q = cal.fit_conformal(proba, yi, self.coverage)
         cov, size = cal.cross_conformal(proba, yi, self.coverage, self.random_state)
@@ -524,6 +533,7 @@ class TriageModel(BaseEstimator):
             "rows": len(plan.rows) - plan.names,
             "name_rows": plan.names,
             "temperature": temperature,
+            "follow_weight": follow_weight,
             "review": {"target_precision": self.target_precision, **review},
             "candidates": {
                 "target_coverage": self.coverage,
@@ -534,7 +544,7 @@ class TriageModel(BaseEstimator):
             "metrics": metrics,
         }
         names = (self.names or {}).get(head, {})
-        return HeadModel(head, clf, temperature, review, q, names, offset)
+        return HeadModel(head, clf, temperature, review, q, names, offset, factors)
 
     # -- prediction ---------------------------------------------------------------------
     def _check(self) -> None:
@@ -550,7 +560,7 @@ class TriageModel(BaseEstimator):
         """Calibrated probabilities per head, columns in ``heads_[h].classes`` order."""
         self._check()
         F = self.featurizer_.transform([as_document(x) for x in X])
-        return {h: cal.softmax(m.scores(F), m.temperature) for h, m in self.heads_.items()}
+        return {h: m.proba(m.scores(F)) for h, m in self.heads_.items()}
 
     def block_tops(self, X: Sequence[Item]) -> dict[str, np.ndarray]:
         """Per head, rows x feature blocks: each block's own best label (its index; -1 when

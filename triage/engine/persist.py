@@ -84,6 +84,8 @@ def to_arrays(model: ServingModel) -> dict[str, np.ndarray]:
         arrays[f"head{h}_intercept"] = head.intercept
         if head.review_offset is not None:
             arrays[f"head{h}_review_offset"] = head.review_offset
+        if head.follow is not None:
+            arrays[f"head{h}_follow"] = head.follow
         heads.append(
             {
                 "name": head.name,
@@ -287,6 +289,7 @@ def from_bytes(data: bytes) -> ServingModel:
             review_offset=_floats(arrays, f"head{i}_review_offset")
             if f"head{i}_review_offset" in arrays
             else None,
+            follow=_floats(arrays, f"head{i}_follow") if f"head{i}_follow" in arrays else None,
         )
         for i, h in enumerate(spec["heads"])
     ]

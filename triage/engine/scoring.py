@@ -32,6 +32,7 @@ __all__ = [
     "agree_weights",
     "as_document",
     "char_ngrams",
+    "follow",
     "softmax",
     "word_ngrams",
 ]
@@ -84,6 +85,36 @@ def _softmax(scores: Sequence[float], temperature: float) -> list[float]:
     e = [math.exp(v - top) for v in z]
     total = sum(e)
     return [v / total for v in e]
+
+
+def follow(proba: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
+    """Rows of ``proba`` with the runner-ups reweighted by what the top label is usually
+    confused with: q[c] ∝ p[c] * factors[top, c] over the other labels, which keep their
+    total mass; the top keeps its label and probability. A row where some other label would
+    then pass the top keeps ``proba`` (None: every row does)."""
+    if factors is None:
+        return proba
+    rows, top = np.arange(len(proba)), proba.argmax(axis=1)
+    p1 = proba[rows, top]
+    q = proba * factors[top]
+    q[rows, top] = 0.0
+    q *= ((1.0 - p1) / np.maximum(q.sum(axis=1), 1e-300))[:, None]
+    keep = (q >= p1[:, None]).any(axis=1)
+    q[rows, top] = p1
+    q[keep] = proba[keep]
+    return q
+
+
+def _follow(p: list[float], top: int, factors: Sequence[float]) -> list[float]:
+    """:func:`follow` for one row in plain floats."""
+    q = [a * b for a, b in zip(p, factors, strict=True)]
+    q[top] = 0.0
+    scale = (1.0 - p[top]) / max(sum(q), 1e-300)
+    q = [v * scale for v in q]
+    if max(q) >= p[top]:
+        return p
+    q[top] = p[top]
+    return q
 
 
 # What a feature may be as a reason (ServingModel._feature_names).
@@ -240,6 +271,7 @@ class LinearHead:
     conformal_q: float
     names: dict[str, str]
     review_offset: np.ndarray | None = None  # (n_classes,)
+    follow: np.ndarray | None = None  # (n_classes, n_classes): runner-up factors, see ``follow``
 
     def confident(
         self,
@@ -286,9 +318,24 @@ class LinearHead:
             raise ValueError(f"head {self.name!r}: calibration is incomplete")
         if self.review_offset is not None and self.review_offset.shape != (k,):
             raise ValueError(f"head {self.name!r}: review offsets do not fit {k} labels")
+        if self.follow is not None and self.follow.shape != (k, k):
+            raise ValueError(f"head {self.name!r}: runner-up factors do not fit {k} labels")
+        self._follow_rows = None if self.follow is None else self.follow.tolist()
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
         self.classes = np.asarray(self.labels, dtype=object)
         self.agree: list[float] = agree_weights(self.review).tolist()  # empty in models saved before
+
+    def proba_one(self, scores: Sequence[float]) -> list[float]:
+        """Calibrated probabilities of one row of scores (see :func:`follow`)."""
+        p = _softmax(scores, self.temperature)
+        if self._follow_rows is None:
+            return p
+        top = max(range(len(p)), key=p.__getitem__)
+        return _follow(p, top, self._follow_rows[top])
+
+    def proba(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of rows of scores."""
+        return follow(softmax(scores, self.temperature), self.follow)
 
     def scores_one(self, idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One document's scores, and the weight rows of its features (reused for reasons)."""
@@ -357,7 +404,7 @@ class ServingModel:
             for h, s in self._scored(as_document(item))[2].items():
                 scores[h].append(s)
         return {
-            h: softmax(np.array(s).reshape(len(X), len(m.labels)), m.temperature)
+            h: m.proba(np.array(s).reshape(len(X), len(m.labels)))
             for (h, s), m in zip(scores.items(), self.heads_.values(), strict=True)
         }
 
@@ -393,7 +440,7 @@ class ServingModel:
         for head, m in self.heads_.items():
             # Plain lists from here on: indexing numpy scalars one by one costs more than the maths.
             row = scores[head]
-            p = _softmax(row.tolist() if isinstance(row, np.ndarray) else row, m.temperature)
+            p = m.proba_one(row.tolist() if isinstance(row, np.ndarray) else row)
             ranked.append((head, m, p, sorted(range(len(p)), key=p.__getitem__, reverse=True)))  # stable
         found = _Found(idx, *self._feature_names(), doc)
         pushes = self._pushes(found, val, [(head, order[0]) for head, _, _, order in ranked], rows)
