@@ -16,10 +16,10 @@ from triage.engine.training import build_model
 
 def test_fit_reports_segmentation_and_every_fold(tiny_data, settings):
     heard: dict[str, list[tuple[int, int]]] = {}
-    build_model(settings, cv=3).fit(
+    model = build_model(settings, cv=3).fit(
         tiny_data.items, tiny_data.labels, progress=lambda s, d, t: heard.setdefault(s, []).append((d, t))
     )
-    n = len(tiny_data.items)
+    n = len(tiny_data.items) + sum(h["name_rows"] for h in model.card()["heads"].values())  # names too
     assert heard["segmenting"][-1] == (n, n)
     for head in tiny_data.labels:
         assert heard[f"cross-validating {head}"] == [(1, 3), (2, 3), (3, 3)]

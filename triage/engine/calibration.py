@@ -63,7 +63,8 @@ def _factors(top: np.ndarray, y: np.ndarray, n_classes: int, weight: float, alph
     counts = np.zeros((n_classes, n_classes))
     np.add.at(counts, (top, y), 1.0)
     prior = (counts + alpha) / (counts.sum(axis=1, keepdims=True) + alpha * n_classes)
-    return np.power(prior, weight)
+    factors: np.ndarray = np.power(prior, weight)
+    return factors
 
 
 def fit_follow(

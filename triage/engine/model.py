@@ -519,7 +519,8 @@ class TriageModel(BaseEstimator):
         temperature = cal.fit_temperature(oof_scores, yi)
         # Review, candidates and metrics read the probabilities as served: with the runner-up
         # factors, each row's from factors fit on other rows.
-        factors, follow_weight, proba = cal.fit_follow(cal.softmax(oof_scores, temperature), yi, self.random_state)
+        proba = cal.softmax(oof_scores, temperature)
+        factors, follow_weight, proba = cal.fit_follow(proba, yi, self.random_state)
         review, offset = cal.fit_review(proba, yi, self.target_precision, oof_tops)
         q = cal.fit_conformal(proba, yi, self.coverage)
         cov, size = cal.cross_conformal(proba, yi, self.coverage, self.random_state)

@@ -96,7 +96,7 @@ def follow(proba: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
         return proba
     rows, top = np.arange(len(proba)), proba.argmax(axis=1)
     p1 = proba[rows, top]
-    q = proba * factors[top]
+    q: np.ndarray = proba * factors[top]
     q[rows, top] = 0.0
     q *= ((1.0 - p1) / np.maximum(q.sum(axis=1), 1e-300))[:, None]
     keep = (q >= p1[:, None]).any(axis=1)
