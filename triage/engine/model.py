@@ -4,6 +4,7 @@ label columns the training data has), sharing one featurizer."""
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import threading
 import warnings
@@ -38,6 +39,9 @@ Item = str | Mapping[str, Any]
 # model from run to run. Fits are serialised; building each fit's matrix and scoring its
 # held-out rows still run side by side.
 _LIBLINEAR = threading.Lock()
+
+# A label's name says something only in words: a code such as "D17" or "dept_04" is skipped.
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def class_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.ndarray:
@@ -192,10 +196,10 @@ class TriageModel(BaseEstimator):
     review_heads : heads whose uncertainty flags the whole item for review.
     names : head -> {label: human name}; labels without a name show their id.
     name_weight, name_below : the name (else the id) of each label with fewer than
-        ``name_below`` rows joins its head's training rows as one short text of weight
-        ``name_weight``, never scored for calibration: a department seen a handful of times
-        is still found by the words of its name (a label with hundreds of rows speaks for
-        itself). ``name_weight`` 0 turns it off.
+        ``name_below`` rows, when it has Chinese words, joins its head's training rows as one
+        short text of weight ``name_weight``, never scored for calibration: a department seen
+        a handful of times is still found by the words of its name (a label with hundreds of
+        rows speaks for itself). ``name_weight`` 0 turns it off.
     word_ngram, char_ngram, min_df, max_features, word_weight, userdict, stopwords : see
         :class:`Featurizer`.
     """
@@ -349,9 +353,11 @@ class TriageModel(BaseEstimator):
         for plan in plans:
             names = (self.names or {}).get(plan.head, {})
             rare = np.flatnonzero(np.bincount(plan.y, minlength=len(plan.classes)) < self.name_below)
+            texts = {c: names.get(str(plan.classes[c])) or str(plan.classes[c]) for c in rare.tolist()}
+            worded = np.array([c for c, t in texts.items() if _HAN.search(t)], dtype=np.int64)
             start = len(X) + len(extra)
-            extra += [{"text": names.get(str(plan.classes[c])) or str(plan.classes[c])} for c in rare]
-            plan.widen(np.arange(start, len(X) + len(extra)), rare)
+            extra += [{"text": texts[c]} for c in worded.tolist()]
+            plan.widen(np.arange(start, len(X) + len(extra)), worded)
         if not extra:
             return X, weights
         return [*X, *extra], np.r_[weights, np.full(len(extra), float(self.name_weight))]
