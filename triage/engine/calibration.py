@@ -11,6 +11,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import binomtest
 
+from triage.engine.metrics import in_topk
 from triage.engine.scoring import agree_weights, follow
 
 __all__ = [
@@ -81,24 +82,20 @@ def fit_follow(
     n_classes = proba.shape[1]
     top = proba.argmax(axis=1)
     half = np.random.default_rng(seed).permutation(len(y)) % 2
-    before = _in_top3(proba, y)
+    before = in_topk(proba, y)
     best, gain, best_q = 0.0, 0.0, proba
     for weight in FOLLOW_WEIGHTS[1:]:
         q = proba.copy()
         for h in (0, 1):
             part, rest = half == h, half != h
             q[part] = follow(proba[part], _factors(top[rest], y[rest], n_classes, weight, alpha))
-        after = _in_top3(q, y)
+        after = in_topk(q, y)
         won, lost = int((after & ~before).sum()), int((before & ~after).sum())
         if won - lost > gain and binomtest(won, won + lost, alternative="greater").pvalue < level:
             best, gain, best_q = weight, won - lost, q
     if not best:
         return None, 0.0, proba
     return _factors(top, y, n_classes, best, alpha), best, best_q
-
-
-def _in_top3(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.asarray((np.argsort(-proba, axis=1, kind="stable")[:, :3] == y[:, None]).any(axis=1))
 
 
 def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 10) -> float:

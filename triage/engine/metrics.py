@@ -12,15 +12,20 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-__all__ = ["head_metrics", "topk_accuracy"]
+__all__ = ["head_metrics", "in_topk", "topk_accuracy"]
+
+
+def in_topk(proba: np.ndarray, y: np.ndarray, k: int = 3) -> np.ndarray:
+    """Per row, whether its true class index is among the k highest scores (y < 0: never)."""
+    top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    return np.asarray((top == y[:, None]).any(axis=1))
 
 
 def topk_accuracy(proba: np.ndarray, y: np.ndarray, k: int = 3) -> float:
     """Share of rows whose true class index is among the k highest scores (y < 0: never)."""
     if not len(y):
         return float("nan")
-    top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
-    return float((top == y[:, None]).any(axis=1).mean())
+    return float(in_topk(proba, y, k).mean())
 
 
 def head_metrics(

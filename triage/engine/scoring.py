@@ -320,7 +320,6 @@ class LinearHead:
             raise ValueError(f"head {self.name!r}: review offsets do not fit {k} labels")
         if self.follow is not None and self.follow.shape != (k, k):
             raise ValueError(f"head {self.name!r}: runner-up factors do not fit {k} labels")
-        self._follow_rows = None if self.follow is None else self.follow.tolist()
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
         self.classes = np.asarray(self.labels, dtype=object)
         self.agree: list[float] = agree_weights(self.review).tolist()  # empty in models saved before
@@ -328,10 +327,10 @@ class LinearHead:
     def proba_one(self, scores: Sequence[float]) -> list[float]:
         """Calibrated probabilities of one row of scores (see :func:`follow`)."""
         p = _softmax(scores, self.temperature)
-        if self._follow_rows is None:
+        if self.follow is None:
             return p
         top = max(range(len(p)), key=p.__getitem__)
-        return _follow(p, top, self._follow_rows[top])
+        return _follow(p, top, self.follow[top].tolist())  # one row: no labels x labels lists kept
 
     def proba(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of rows of scores."""
